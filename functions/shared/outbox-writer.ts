@@ -1,0 +1,280 @@
+import {
+  type DynamoDBClient,
+  GetItemCommand,
+  TransactionCanceledException,
+  type TransactWriteItem,
+  TransactWriteItemsCommand,
+} from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { aggregateKey, buildEnvelope, type EventEnvelope, type NewEvent } from './envelope';
+import { ConcurrencyConflictError, LimitExceededError, OutboxError, TransactionConflictError, ValidationError } from './errors';
+import { LIMITS, utf8Bytes } from './limits';
+import { AGGREGATE_ENTITY_TYPE, dynamoItemSize, KEYS, toOutboxItem } from './outbox-item';
+
+/** Options of an {@link OutboxWriter}. */
+export interface OutboxWriterOptions {
+  readonly client: DynamoDBClient;
+  readonly tableName: string;
+  /** CloudEvents `source` stamped on every event. */
+  readonly source: string;
+  /** Seconds an outbox item lives before TTL deletes it. @default 7 days */
+  readonly retentionSeconds?: number;
+  /** Clock, for tests. @default () => new Date() */
+  readonly now?: () => Date;
+  /** Event id generator, for tests. @default UUIDv7 */
+  readonly newId?: () => string;
+}
+
+/** One command's writes: the aggregate's new state and the events describing the change. */
+export interface CommitRequest<TState extends Record<string, unknown> = Record<string, unknown>> {
+  readonly aggregateType: string;
+  readonly aggregateId: string;
+  /** Version the command read; 0 creates the aggregate. The commit fails if the stored version differs. */
+  readonly expectedVersion: number;
+  /** The aggregate's state after the command. */
+  readonly state: TState;
+  /** At least one event; they get sequences expectedVersion+1, +2, … in this order. */
+  readonly events: ReadonlyArray<NewEvent>;
+  readonly correlationId?: string;
+  readonly causationId?: string;
+  readonly traceparent?: string;
+  /** Further business writes that must commit or fail with the events (e.g. a uniqueness claim). */
+  readonly additionalItems?: ReadonlyArray<TransactWriteItem>;
+}
+
+/** What was committed. */
+export interface CommitResult {
+  readonly version: number;
+  readonly events: ReadonlyArray<EventEnvelope>;
+}
+
+/** A loaded aggregate: its state and the version to pass as `expectedVersion`. */
+export interface LoadedAggregate<TState> {
+  readonly version: number;
+  readonly state: TState;
+}
+
+const DEFAULT_RETENTION_SECONDS = 7 * 24 * 3600;
+
+/**
+ * Writes an aggregate's state and its outbox events in one DynamoDB transaction.
+ *
+ * The state item carries the aggregate's version; the transaction puts it only
+ * if the stored version is the expected one, and puts each outbox item only if
+ * its sequence is new. Version N+k is written with events N+1..N+k, so the
+ * per-aggregate sequence is gapless; a cancelled transaction writes nothing,
+ * and so publishes nothing.
+ *
+ * @example
+ * const writer = new OutboxWriter({ client, tableName, source: 'com.example.orders' });
+ * const current = await writer.load('Order', id);
+ * await writer.commit({
+ *   aggregateType: 'Order', aggregateId: id, expectedVersion: current?.version ?? 0,
+ *   state: { status: 'PLACED' }, events: [{ type: 'OrderPlaced', data: { total: 42 } }],
+ * });
+ */
+export class OutboxWriter {
+  private readonly client: DynamoDBClient;
+  private readonly tableName: string;
+  private readonly source: string;
+  private readonly retentionSeconds: number;
+  private readonly now: () => Date;
+  private readonly newId: (() => string) | undefined;
+
+  constructor(options: OutboxWriterOptions) {
+    if (!options || typeof options !== 'object') throw new ValidationError('options', 'must be an object', options);
+    if (!options.client) throw new ValidationError('options.client', 'is required', options.client);
+    if (typeof options.tableName !== 'string' || options.tableName.length < 3) {
+      throw new ValidationError('options.tableName', 'must be a table name of at least 3 characters', options.tableName);
+    }
+    const retention = options.retentionSeconds ?? DEFAULT_RETENTION_SECONDS;
+    if (!Number.isInteger(retention) || retention < 3600) {
+      throw new ValidationError('options.retentionSeconds', 'must be a whole number of seconds, at least 3600', retention);
+    }
+    if (typeof options.source !== 'string' || options.source.length === 0) {
+      throw new ValidationError('options.source', 'must be a non-empty string', options.source);
+    }
+    this.client = options.client;
+    this.tableName = options.tableName;
+    this.source = options.source;
+    this.retentionSeconds = retention;
+    this.now = options.now ?? (() => new Date());
+    this.newId = options.newId;
+  }
+
+  /** Reads an aggregate's state and version (strongly consistent); undefined if it does not exist. */
+  async load<TState = Record<string, unknown>>(aggregateType: string, aggregateId: string): Promise<LoadedAggregate<TState> | undefined> {
+    const pk = aggregateKey(aggregateType, aggregateId);
+    const { Item } = await this.client.send(
+      new GetItemCommand({ TableName: this.tableName, Key: { pk: { S: pk }, sk: { S: KEYS.stateSk } }, ConsistentRead: true }),
+    );
+    if (!Item) return undefined;
+    const plain = unmarshall(Item);
+    return { version: Number(plain.version), state: plain.state as TState };
+  }
+
+  /**
+   * Builds and validates the transaction (limits included) without sending it.
+   * Exposed so that a service can add the items to a larger transaction of its own.
+   */
+  prepare(request: CommitRequest): { items: TransactWriteItem[]; result: CommitResult } {
+    validateRequest(request);
+    const pk = aggregateKey(request.aggregateType, request.aggregateId);
+    const time = this.now();
+    const expiresAt = Math.floor(time.getTime() / 1000) + this.retentionSeconds;
+    const version = request.expectedVersion + request.events.length;
+
+    const envelopes = request.events.map((event, index) => {
+      const envelope = buildEnvelope(event, {
+        source: this.source,
+        aggregateType: request.aggregateType,
+        aggregateId: request.aggregateId,
+        sequence: request.expectedVersion + index + 1,
+        time,
+        correlationId: request.correlationId,
+        causationId: request.causationId,
+        traceparent: request.traceparent,
+        id: this.newId?.(),
+      });
+      // The relay publishes the envelope as the PutEvents Detail; refuse here what EventBridge would refuse later.
+      const entryBytes = eventBridgeEntrySize(envelope);
+      if (entryBytes > LIMITS.eventBridgeEntryBytes) {
+        throw new LimitExceededError('EventBridge entry size (bytes)', LIMITS.eventBridgeEntryBytes, entryBytes, `event ${index} (${event.type})`);
+      }
+      return envelope;
+    });
+
+    const stateItem = marshall(
+      {
+        pk,
+        sk: KEYS.stateSk,
+        entityType: AGGREGATE_ENTITY_TYPE,
+        aggregateType: request.aggregateType,
+        aggregateId: request.aggregateId,
+        version,
+        updatedAt: time.toISOString(),
+        state: request.state,
+      },
+      { removeUndefinedValues: true },
+    );
+    const items: TransactWriteItem[] = [
+      {
+        Put: {
+          TableName: this.tableName,
+          Item: stateItem,
+          ...(request.expectedVersion === 0
+            ? { ConditionExpression: 'attribute_not_exists(pk)' }
+            : {
+                ConditionExpression: '#version = :expected',
+                ExpressionAttributeNames: { '#version': 'version' },
+                ExpressionAttributeValues: { ':expected': { N: String(request.expectedVersion) } },
+              }),
+          // Lets a conflict report the version actually stored, without a second read.
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+      },
+      ...envelopes.map(
+        (envelope): TransactWriteItem => ({
+          Put: {
+            TableName: this.tableName,
+            Item: toOutboxItem(pk, envelope, expiresAt),
+            ConditionExpression: 'attribute_not_exists(pk)',
+          },
+        }),
+      ),
+      ...(request.additionalItems ?? []),
+    ];
+    checkTransactionLimits(items);
+    return { items, result: { version, events: envelopes } };
+  }
+
+  /**
+   * Commits state and events atomically.
+   *
+   * @throws ValidationError / LimitExceededError before anything is sent
+   * @throws ConcurrencyConflictError when the stored version is not `expectedVersion`
+   * @throws TransactionConflictError when another transaction raced this one (retry)
+   */
+  async commit(request: CommitRequest): Promise<CommitResult> {
+    const { items, result } = this.prepare(request);
+    const pk = aggregateKey(request.aggregateType, request.aggregateId);
+    try {
+      await this.client.send(
+        new TransactWriteItemsCommand({
+          TransactItems: items,
+          // Makes the SDK's own retries of this call idempotent for 10 minutes: a retried
+          // commit that had in fact succeeded returns success instead of a version conflict.
+          ClientRequestToken: result.events[0]?.id,
+        }),
+      );
+    } catch (error) {
+      throw translateCancellation(error, pk, request.expectedVersion, 1 + request.events.length);
+    }
+    return result;
+  }
+}
+
+/**
+ * Size of a PutEvents entry as EventBridge counts it: Time (14 bytes when set),
+ * Source, DetailType and Detail as UTF-8 (Resources are not used).
+ */
+export function eventBridgeEntrySize(envelope: EventEnvelope, detailJson = JSON.stringify(envelope)): number {
+  return 14 + utf8Bytes(envelope.source) + utf8Bytes(envelope.type) + utf8Bytes(detailJson);
+}
+
+function validateRequest(request: CommitRequest): void {
+  if (!request || typeof request !== 'object') throw new ValidationError('request', 'must be an object', request);
+  if (!Number.isSafeInteger(request.expectedVersion) || request.expectedVersion < 0) {
+    throw new ValidationError('expectedVersion', 'must be a whole number >= 0 (0 creates the aggregate)', request.expectedVersion);
+  }
+  if (!request.state || typeof request.state !== 'object' || Array.isArray(request.state)) {
+    throw new ValidationError('state', 'must be an object', request.state);
+  }
+  if (!Array.isArray(request.events) || request.events.length === 0) {
+    throw new ValidationError('events', 'must be a non-empty array', request.events);
+  }
+  if (request.additionalItems !== undefined && !Array.isArray(request.additionalItems)) {
+    throw new ValidationError('additionalItems', 'must be an array of TransactWriteItem', request.additionalItems);
+  }
+}
+
+function checkTransactionLimits(items: TransactWriteItem[]): void {
+  if (items.length > LIMITS.transactItems) {
+    throw new LimitExceededError('TransactWriteItems actions', LIMITS.transactItems, items.length, 'one state item plus one per event plus additional items');
+  }
+  let total = 0;
+  items.forEach((item, index) => {
+    const attributes = item.Put?.Item ?? item.Update?.Key ?? item.Delete?.Key ?? item.ConditionCheck?.Key ?? {};
+    const size = dynamoItemSize(attributes);
+    if (size > LIMITS.itemBytes) {
+      throw new LimitExceededError('DynamoDB item size (bytes)', LIMITS.itemBytes, size, `transaction item ${index}`);
+    }
+    total += size;
+  });
+  if (total > LIMITS.transactBytes) {
+    throw new LimitExceededError('TransactWriteItems total size (bytes)', LIMITS.transactBytes, total);
+  }
+}
+
+function translateCancellation(error: unknown, pk: string, expectedVersion: number, ownItems: number): unknown {
+  if (!(error instanceof TransactionCanceledException) && (error as { name?: string })?.name !== 'TransactionCanceledException') {
+    if ((error as { name?: string })?.name === 'TransactionConflictException') return new TransactionConflictError(pk, { cause: error });
+    return error;
+  }
+  const reasons = (error as TransactionCanceledException).CancellationReasons ?? [];
+  const stateReason = reasons[0];
+  if (stateReason?.Code === 'ConditionalCheckFailed') {
+    const old = stateReason.Item ? unmarshall(stateReason.Item) : undefined;
+    return new ConcurrencyConflictError(pk, expectedVersion, old ? Number(old.version) : undefined);
+  }
+  const failed = reasons.findIndex((reason) => reason.Code === 'ConditionalCheckFailed');
+  if (failed >= ownItems) {
+    return new OutboxError('ConditionFailed', `additionalItems[${failed - ownItems}] condition failed on ${pk}; nothing was written`, { cause: error });
+  }
+  if (failed > 0) {
+    // The state matched but an outbox sequence already existed: the table was written around the writer.
+    return new ConcurrencyConflictError(pk, expectedVersion, undefined);
+  }
+  if (reasons.some((reason) => reason.Code === 'TransactionConflict')) return new TransactionConflictError(pk, { cause: error });
+  return error;
+}

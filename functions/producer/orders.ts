@@ -1,0 +1,161 @@
+import { OutboxError, TransactionConflictError, ValidationError } from '../shared/errors';
+import type { CommitResult, OutboxWriter } from '../shared/outbox-writer';
+
+/**
+ * The example domain: an order that is placed, may gain items, and is then
+ * confirmed or cancelled. Each command loads the order, decides, and commits the
+ * new state with its events through the OutboxWriter.
+ */
+export type OrderStatus = 'PLACED' | 'CONFIRMED' | 'CANCELLED';
+
+export interface OrderLine {
+  readonly sku: string;
+  readonly quantity: number;
+  readonly unitPrice: number;
+}
+
+export interface OrderState extends Record<string, unknown> {
+  readonly status: OrderStatus;
+  readonly customerId: string;
+  readonly lines: ReadonlyArray<OrderLine>;
+  readonly total: number;
+}
+
+/** The order events and their payloads (schema version 1). */
+export interface OrderEvents {
+  OrderPlaced: { customerId: string; lines: ReadonlyArray<OrderLine>; total: number };
+  OrderItemAdded: { line: OrderLine; total: number };
+  OrderConfirmed: { total: number };
+  OrderCancelled: { reason: string };
+}
+export type OrderEventType = keyof OrderEvents;
+export const ORDER_EVENT_TYPES: ReadonlyArray<OrderEventType> = ['OrderPlaced', 'OrderItemAdded', 'OrderConfirmed', 'OrderCancelled'];
+
+/** A command that the order's current state does not allow (e.g. confirming a cancelled order). */
+export class InvalidTransitionError extends OutboxError {
+  constructor(orderId: string, command: string, status: OrderStatus | 'ABSENT') {
+    super('InvalidTransition', `cannot ${command} order ${orderId} while it is ${status}`);
+  }
+}
+
+/** Request/trace ids carried into the events. */
+export interface CommandMeta {
+  readonly correlationId?: string;
+  readonly causationId?: string;
+  readonly traceparent?: string;
+}
+
+export const ORDER_AGGREGATE = 'Order';
+
+/** Order commands over an OutboxWriter. */
+export class OrderService {
+  constructor(
+    private readonly writer: OutboxWriter,
+    private readonly options: { readonly conflictRetries?: number } = {},
+  ) {}
+
+  /** Places a new order; fails with ConcurrencyConflictError if the id is taken. */
+  placeOrder(orderId: string, input: { customerId: string; lines: OrderLine[] }, meta: CommandMeta = {}): Promise<CommitResult> {
+    const lines = validateLines(input?.lines);
+    if (typeof input.customerId !== 'string' || input.customerId.length === 0 || input.customerId.length > 64) {
+      throw new ValidationError('customerId', 'must be a string of 1 to 64 characters', input.customerId);
+    }
+    const total = totalOf(lines);
+    return this.writer.commit({
+      aggregateType: ORDER_AGGREGATE,
+      aggregateId: orderId,
+      expectedVersion: 0,
+      state: { status: 'PLACED', customerId: input.customerId, lines, total } satisfies OrderState,
+      events: [{ type: 'OrderPlaced', data: { customerId: input.customerId, lines, total } }],
+      ...meta,
+    });
+  }
+
+  /** Adds a line to a placed order. */
+  addItem(orderId: string, line: OrderLine, meta: CommandMeta = {}): Promise<CommitResult> {
+    const [valid] = validateLines([line]) as [OrderLine];
+    return this.change(orderId, 'add an item to', ['PLACED'], meta, (order) => {
+      const lines = [...order.lines, valid];
+      const total = totalOf(lines);
+      return { state: { ...order, lines, total }, type: 'OrderItemAdded', data: { line: valid, total } };
+    });
+  }
+
+  /** Confirms a placed order. */
+  confirmOrder(orderId: string, meta: CommandMeta = {}): Promise<CommitResult> {
+    return this.change(orderId, 'confirm', ['PLACED'], meta, (order) => ({
+      state: { ...order, status: 'CONFIRMED' },
+      type: 'OrderConfirmed',
+      data: { total: order.total },
+    }));
+  }
+
+  /** Cancels a placed or confirmed order. */
+  cancelOrder(orderId: string, reason: string, meta: CommandMeta = {}): Promise<CommitResult> {
+    if (typeof reason !== 'string' || reason.length === 0 || reason.length > 200) {
+      throw new ValidationError('reason', 'must be a string of 1 to 200 characters', reason);
+    }
+    return this.change(orderId, 'cancel', ['PLACED', 'CONFIRMED'], meta, (order) => ({
+      state: { ...order, status: 'CANCELLED' },
+      type: 'OrderCancelled',
+      data: { reason },
+    }));
+  }
+
+  /** Reads an order (strongly consistent). */
+  async getOrder(orderId: string): Promise<{ version: number; state: OrderState } | undefined> {
+    return this.writer.load<OrderState>(ORDER_AGGREGATE, orderId);
+  }
+
+  private async change<T extends OrderEventType>(
+    orderId: string,
+    command: string,
+    allowed: ReadonlyArray<OrderStatus>,
+    meta: CommandMeta,
+    decide: (order: OrderState) => { state: OrderState; type: T; data: OrderEvents[T] },
+  ): Promise<CommitResult> {
+    const retries = this.options.conflictRetries ?? 2;
+    for (let attempt = 0; ; attempt++) {
+      const current = await this.writer.load<OrderState>(ORDER_AGGREGATE, orderId);
+      if (!current) throw new InvalidTransitionError(orderId, command, 'ABSENT');
+      if (!allowed.includes(current.state.status)) throw new InvalidTransitionError(orderId, command, current.state.status);
+      const { state, type, data } = decide(current.state);
+      try {
+        return await this.writer.commit({
+          aggregateType: ORDER_AGGREGATE,
+          aggregateId: orderId,
+          expectedVersion: current.version,
+          state,
+          events: [{ type, data }],
+          ...meta,
+        });
+      } catch (error) {
+        // A DynamoDB transaction conflict is transient; a version conflict is returned to the caller.
+        if (!(error instanceof TransactionConflictError) || attempt >= retries) throw error;
+      }
+    }
+  }
+}
+
+function validateLines(lines: unknown): OrderLine[] {
+  if (!Array.isArray(lines) || lines.length === 0 || lines.length > 50) {
+    throw new ValidationError('lines', 'must be an array of 1 to 50 order lines', lines);
+  }
+  return lines.map((line, index) => {
+    const l = line as Partial<OrderLine>;
+    if (typeof l?.sku !== 'string' || !/^[A-Za-z0-9-]{1,40}$/.test(l.sku)) {
+      throw new ValidationError(`lines[${index}].sku`, 'must be 1 to 40 letters, digits or dashes', l?.sku);
+    }
+    if (!Number.isInteger(l.quantity) || (l.quantity as number) < 1 || (l.quantity as number) > 1000) {
+      throw new ValidationError(`lines[${index}].quantity`, 'must be an integer from 1 to 1000', l.quantity);
+    }
+    if (!Number.isInteger(l.unitPrice) || (l.unitPrice as number) < 0) {
+      throw new ValidationError(`lines[${index}].unitPrice`, 'must be a whole number of cents >= 0', l.unitPrice);
+    }
+    return { sku: l.sku, quantity: l.quantity as number, unitPrice: l.unitPrice as number };
+  });
+}
+
+function totalOf(lines: ReadonlyArray<OrderLine>): number {
+  return lines.reduce((sum, line) => sum + line.quantity * line.unitPrice, 0);
+}

@@ -1,5 +1,3 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import {
   BatchProcessor,
   EventType,
@@ -10,10 +8,12 @@ import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempo
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { requireEnv, requirePositiveIntEnv } from '../shared/env';
@@ -60,7 +60,11 @@ export interface ConsumerRuntime {
 }
 
 /** Metrics every consumer emits. */
-export type ConsumerMetric = 'EventsProcessed' | 'DuplicatesSuppressed' | 'EventsDeadLettered' | 'EventsFailed';
+export type ConsumerMetric =
+  | 'EventsProcessed'
+  | 'DuplicatesSuppressed'
+  | 'EventsDeadLettered'
+  | 'EventsFailed';
 
 const NAME_PATTERN = /^[a-z][a-z0-9-]{1,62}$/;
 
@@ -166,11 +170,16 @@ export function createConsumer(
       }
       await deadLetter(runtime, definition.name, record, error);
       metrics.addMetric('EventsDeadLettered', MetricUnit.Count, 1);
-      recordLogger.error('event sent to the dead-letter queue', { reason: error.reason, error: error.message });
+      recordLogger.error('event sent to the dead-letter queue', {
+        reason: error.reason,
+        error: error.message,
+      });
     }
   };
 
-  const processor = definition.ordered ? new SqsFifoPartialProcessorAsync() : new BatchProcessor(EventType.SQS);
+  const processor = definition.ordered
+    ? new SqsFifoPartialProcessorAsync()
+    : new BatchProcessor(EventType.SQS);
 
   return middy(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
     idempotencyConfig.registerLambdaContext(context);
@@ -189,7 +198,12 @@ export function createConsumer(
 }
 
 /** Sends a message to the consumer's DLQ with the failure reason; FIFO DLQs keep the message's group. */
-async function deadLetter(runtime: ConsumerRuntime, consumer: string, record: SQSRecord, failure: PermanentFailure): Promise<void> {
+async function deadLetter(
+  runtime: ConsumerRuntime,
+  consumer: string,
+  record: SQSRecord,
+  failure: PermanentFailure,
+): Promise<void> {
   const fifo = runtime.deadLetterQueueUrl.endsWith('.fifo');
   await runtime.sqs.send(
     new SendMessageCommand({
@@ -212,10 +226,13 @@ async function deadLetter(runtime: ConsumerRuntime, consumer: string, record: SQ
 }
 
 function validateDefinition(definition: ConsumerDefinition): void {
-  if (!definition || typeof definition !== 'object') throw new ValidationError('definition', 'must be an object', definition);
+  if (!definition || typeof definition !== 'object')
+    throw new ValidationError('definition', 'must be an object', definition);
   if (typeof definition.name !== 'string' || !NAME_PATTERN.test(definition.name)) {
     throw new ValidationError('definition.name', `must match ${NAME_PATTERN}`, definition.name);
   }
-  if (typeof definition.ordered !== 'boolean') throw new ValidationError('definition.ordered', 'must be a boolean', definition.ordered);
-  if (typeof definition.handle !== 'function') throw new ValidationError('definition.handle', 'must be a function', definition.handle);
+  if (typeof definition.ordered !== 'boolean')
+    throw new ValidationError('definition.ordered', 'must be a boolean', definition.ordered);
+  if (typeof definition.handle !== 'function')
+    throw new ValidationError('definition.handle', 'must be a function', definition.handle);
 }

@@ -1,4 +1,8 @@
-import { DynamoDBClient, TransactionCanceledException, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBClient,
+  type TransactionCanceledException,
+  TransactWriteItemsCommand,
+} from '@aws-sdk/client-dynamodb';
 import { requireEnv, requirePositiveIntEnv } from '../shared/env';
 import { ENV } from '../shared/env-names';
 import type { EventEnvelope } from '../shared/envelope';
@@ -19,7 +23,10 @@ const dynamodb = new DynamoDBClient({});
  * count moves exactly once per event even if the function crashed after the
  * effect and before Powertools stored its idempotency record.
  */
-export async function countActivity(event: EventEnvelope, { logger }: Pick<ConsumerContext, 'logger'>): Promise<void> {
+export async function countActivity(
+  event: EventEnvelope,
+  { logger }: Pick<ConsumerContext, 'logger'>,
+): Promise<void> {
   const expiration = Math.floor(Date.now() / 1000) + ttlSeconds;
   try {
     await dynamodb.send(
@@ -28,16 +35,26 @@ export async function countActivity(event: EventEnvelope, { logger }: Pick<Consu
           {
             Put: {
               TableName: idempotencyTableName,
-              Item: { id: { S: `effect#${CONSUMER_NAME}#${event.id}` }, expiration: { N: String(expiration) } },
+              Item: {
+                id: { S: `effect#${CONSUMER_NAME}#${event.id}` },
+                expiration: { N: String(expiration) },
+              },
               ConditionExpression: 'attribute_not_exists(id)',
             },
           },
           {
             Update: {
               TableName: tableName,
-              Key: { pk: { S: `VIEW#${CONSUMER_NAME}#${event.aggregatetype}#${event.aggregateid}` }, sk: { S: 'VIEW' } },
+              Key: {
+                pk: { S: `VIEW#${CONSUMER_NAME}#${event.aggregatetype}#${event.aggregateid}` },
+                sk: { S: 'VIEW' },
+              },
               UpdateExpression: 'ADD eventCount :one SET lastEventType = :type, entityType = :view',
-              ExpressionAttributeValues: { ':one': { N: '1' }, ':type': { S: event.type }, ':view': { S: 'VIEW' } },
+              ExpressionAttributeValues: {
+                ':one': { N: '1' },
+                ':type': { S: event.type },
+                ':view': { S: 'VIEW' },
+              },
             },
           },
         ],
@@ -45,7 +62,10 @@ export async function countActivity(event: EventEnvelope, { logger }: Pick<Consu
     );
   } catch (error) {
     const reasons = (error as TransactionCanceledException).CancellationReasons;
-    if ((error as Error).name === 'TransactionCanceledException' && reasons?.[0]?.Code === 'ConditionalCheckFailed') {
+    if (
+      (error as Error).name === 'TransactionCanceledException' &&
+      reasons?.[0]?.Code === 'ConditionalCheckFailed'
+    ) {
       logger.info('effect already applied for this event; skipped');
       return;
     }

@@ -1,4 +1,9 @@
-import { ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { requireEnv } from '../shared/env';
 import { ENV } from '../shared/env-names';
@@ -13,7 +18,10 @@ const dynamodb = new DynamoDBClient({});
 
 /** Key of an order's view in the table. */
 export function viewKey(event: Pick<EventEnvelope, 'aggregatetype' | 'aggregateid'>) {
-  return { pk: { S: `VIEW#${CONSUMER_NAME}#${event.aggregatetype}#${event.aggregateid}` }, sk: { S: 'VIEW' } };
+  return {
+    pk: { S: `VIEW#${CONSUMER_NAME}#${event.aggregatetype}#${event.aggregateid}` },
+    sk: { S: 'VIEW' },
+  };
 }
 
 /**
@@ -31,9 +39,14 @@ export function viewKey(event: Pick<EventEnvelope, 'aggregatetype' | 'aggregatei
  *   replays them in their original order. Applying past a gap would build a
  *   view that never existed.
  */
-export async function project(event: EventEnvelope, { logger }: Pick<ConsumerContext, 'logger'>): Promise<void> {
+export async function project(
+  event: EventEnvelope,
+  { logger }: Pick<ConsumerContext, 'logger'>,
+): Promise<void> {
   const key = viewKey(event);
-  const { Item } = await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: key, ConsistentRead: true }));
+  const { Item } = await dynamodb.send(
+    new GetItemCommand({ TableName: tableName, Key: key, ConsistentRead: true }),
+  );
   const current = Item ? (unmarshall(Item) as OrderView) : undefined;
   const last = current?.lastSequence ?? 0;
   if (last >= event.sequence) {
@@ -41,7 +54,10 @@ export async function project(event: EventEnvelope, { logger }: Pick<ConsumerCon
     return;
   }
   if (last !== event.sequence - 1) {
-    throw new PermanentFailure('SequenceGap', `expected sequence ${last + 1} for ${event.aggregatetype}#${event.aggregateid}, got ${event.sequence}`);
+    throw new PermanentFailure(
+      'SequenceGap',
+      `expected sequence ${last + 1} for ${event.aggregatetype}#${event.aggregateid}, got ${event.sequence}`,
+    );
   }
   const next = applyOrderEvent(current, event);
   try {
@@ -55,7 +71,10 @@ export async function project(event: EventEnvelope, { logger }: Pick<ConsumerCon
     );
   } catch (error) {
     // Someone applied this sequence between our read and write: the effect happened once, by them.
-    if (error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException') {
+    if (
+      error instanceof ConditionalCheckFailedException ||
+      (error as Error).name === 'ConditionalCheckFailedException'
+    ) {
       logger.info('concurrent apply detected; skipped');
       return;
     }

@@ -49,11 +49,18 @@ export function applyOrderEvent(view: OrderView | undefined, event: EventEnvelop
     case 'OrderCancelled':
       return { ...requireView(view, event), status: 'CANCELLED', ...base };
     default:
-      throw new PermanentFailure('UnknownEventType', `order-projection does not handle ${event.type} v${event.schemaversion}`);
+      throw new PermanentFailure(
+        'UnknownEventType',
+        `order-projection does not handle ${event.type} v${event.schemaversion}`,
+      );
   }
 }
 
 function requireView(view: OrderView | undefined, event: EventEnvelope): OrderView {
-  if (!view) throw new PermanentFailure('SequenceGap', `${event.type} (sequence ${event.sequence}) arrived before the order was placed`);
+  if (!view)
+    throw new PermanentFailure(
+      'SequenceGap',
+      `${event.type} (sequence ${event.sequence}) arrived before the order was placed`,
+    );
   return view;
 }

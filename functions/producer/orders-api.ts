@@ -1,6 +1,6 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { requireEnv, requirePositiveIntEnv } from '../shared/env';
@@ -20,7 +20,11 @@ const orders = new OrderService(
   }),
 );
 
-const ROUTES: Array<{ method: string; pattern: RegExp; run: (match: RegExpMatchArray, body: unknown, meta: CommandMeta) => Promise<unknown> }> = [
+const ROUTES: Array<{
+  method: string;
+  pattern: RegExp;
+  run: (match: RegExpMatchArray, body: unknown, meta: CommandMeta) => Promise<unknown>;
+}> = [
   {
     method: 'POST',
     pattern: /^\/orders$/,
@@ -44,7 +48,8 @@ const ROUTES: Array<{ method: string; pattern: RegExp; run: (match: RegExpMatchA
   {
     method: 'POST',
     pattern: /^\/orders\/([^/]+)\/cancel$/,
-    run: async (m, body, meta) => summary(await orders.cancelOrder(m[1] ?? '', (body as { reason?: string })?.reason ?? '', meta)),
+    run: async (m, body, meta) =>
+      summary(await orders.cancelOrder(m[1] ?? '', (body as { reason?: string })?.reason ?? '', meta)),
   },
   {
     method: 'GET',
@@ -54,38 +59,44 @@ const ROUTES: Array<{ method: string; pattern: RegExp; run: (match: RegExpMatchA
 ];
 
 /** Producer Lambda behind a Function URL: order commands that commit state and events in one transaction. */
-export const handler = middy(async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
-  const method = event.requestContext?.http?.method ?? 'GET';
-  const path = event.rawPath ?? '/';
-  const route = ROUTES.find((r) => r.method === method && r.pattern.test(path));
-  if (!route) return json(404, { error: 'NotFound', message: `no route for ${method} ${path}` });
-  let body: unknown;
-  try {
-    body = event.body ? JSON.parse(event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body) : undefined;
-  } catch {
-    return json(400, { error: 'ValidationError', message: 'request body is not valid JSON' });
-  }
-  const headers = event.headers ?? {};
-  const meta: CommandMeta = {
-    correlationId: headers['x-correlation-id'] ?? event.requestContext?.requestId,
-    traceparent: headers.traceparent,
-  };
-  try {
-    const result = await route.run(path.match(route.pattern) as RegExpMatchArray, body, meta);
-    if (result === null) return json(404, { error: 'NotFound', message: `${path} does not exist` });
-    return json(method === 'POST' ? 201 : 200, result);
-  } catch (error) {
-    return toHttpError(error);
-  }
-}).use(injectLambdaContext(logger));
+export const handler = middy(
+  async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+    const method = event.requestContext?.http?.method ?? 'GET';
+    const path = event.rawPath ?? '/';
+    const route = ROUTES.find((r) => r.method === method && r.pattern.test(path));
+    if (!route) return json(404, { error: 'NotFound', message: `no route for ${method} ${path}` });
+    let body: unknown;
+    try {
+      body = event.body
+        ? JSON.parse(event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body)
+        : undefined;
+    } catch {
+      return json(400, { error: 'ValidationError', message: 'request body is not valid JSON' });
+    }
+    const headers = event.headers ?? {};
+    const meta: CommandMeta = {
+      correlationId: headers['x-correlation-id'] ?? event.requestContext?.requestId,
+      traceparent: headers.traceparent,
+    };
+    try {
+      const result = await route.run(path.match(route.pattern) as RegExpMatchArray, body, meta);
+      if (result === null) return json(404, { error: 'NotFound', message: `${path} does not exist` });
+      return json(method === 'POST' ? 201 : 200, result);
+    } catch (error) {
+      return toHttpError(error);
+    }
+  },
+).use(injectLambdaContext(logger));
 
 function summary(result: { version: number; events: ReadonlyArray<{ id: string }> }) {
   return { version: result.version, eventIds: result.events.map((e) => e.id) };
 }
 
 function toHttpError(error: unknown): APIGatewayProxyStructuredResultV2 {
-  if (error instanceof ConcurrencyConflictError) return json(409, { error: error.code, message: error.message });
-  if (error instanceof TransactionConflictError) return json(503, { error: error.code, message: error.message });
+  if (error instanceof ConcurrencyConflictError)
+    return json(409, { error: error.code, message: error.message });
+  if (error instanceof TransactionConflictError)
+    return json(503, { error: error.code, message: error.message });
   if (error instanceof OutboxError) {
     const status = error.code === 'InvalidTransition' ? 409 : 400;
     return json(status, { error: error.code, message: error.message });

@@ -29,7 +29,12 @@ export interface OrderEvents {
   OrderCancelled: { reason: string };
 }
 export type OrderEventType = keyof OrderEvents;
-export const ORDER_EVENT_TYPES: ReadonlyArray<OrderEventType> = ['OrderPlaced', 'OrderItemAdded', 'OrderConfirmed', 'OrderCancelled'];
+export const ORDER_EVENT_TYPES: ReadonlyArray<OrderEventType> = [
+  'OrderPlaced',
+  'OrderItemAdded',
+  'OrderConfirmed',
+  'OrderCancelled',
+];
 
 /** A command that the order's current state does not allow (e.g. confirming a cancelled order). */
 export class InvalidTransitionError extends OutboxError {
@@ -55,9 +60,17 @@ export class OrderService {
   ) {}
 
   /** Places a new order; fails with ConcurrencyConflictError if the id is taken. */
-  placeOrder(orderId: string, input: { customerId: string; lines: OrderLine[] }, meta: CommandMeta = {}): Promise<CommitResult> {
+  placeOrder(
+    orderId: string,
+    input: { customerId: string; lines: OrderLine[] },
+    meta: CommandMeta = {},
+  ): Promise<CommitResult> {
     const lines = validateLines(input?.lines);
-    if (typeof input.customerId !== 'string' || input.customerId.length === 0 || input.customerId.length > 64) {
+    if (
+      typeof input.customerId !== 'string' ||
+      input.customerId.length === 0 ||
+      input.customerId.length > 64
+    ) {
       throw new ValidationError('customerId', 'must be a string of 1 to 64 characters', input.customerId);
     }
     const total = totalOf(lines);
@@ -118,7 +131,8 @@ export class OrderService {
     for (let attempt = 0; ; attempt++) {
       const current = await this.writer.load<OrderState>(ORDER_AGGREGATE, orderId);
       if (!current) throw new InvalidTransitionError(orderId, command, 'ABSENT');
-      if (!allowed.includes(current.state.status)) throw new InvalidTransitionError(orderId, command, current.state.status);
+      if (!allowed.includes(current.state.status))
+        throw new InvalidTransitionError(orderId, command, current.state.status);
       const { state, type, data } = decide(current.state);
       try {
         return await this.writer.commit({
@@ -150,7 +164,11 @@ function validateLines(lines: unknown): OrderLine[] {
       throw new ValidationError(`lines[${index}].quantity`, 'must be an integer from 1 to 1000', l.quantity);
     }
     if (!Number.isInteger(l.unitPrice) || (l.unitPrice as number) < 0) {
-      throw new ValidationError(`lines[${index}].unitPrice`, 'must be a whole number of cents >= 0', l.unitPrice);
+      throw new ValidationError(
+        `lines[${index}].unitPrice`,
+        'must be a whole number of cents >= 0',
+        l.unitPrice,
+      );
     }
     return { sku: l.sku, quantity: l.quantity as number, unitPrice: l.unitPrice as number };
   });

@@ -18,7 +18,9 @@ export function requirePositiveIntEnv(name: string, env: NodeJS.ProcessEnv = pro
   const raw = requireEnv(name, env);
   const value = Number(raw);
   if (!Number.isInteger(value) || value <= 0) {
-    throw new ConfigurationError(`${name} environment variable must be a positive integer (given ${JSON.stringify(raw)})`);
+    throw new ConfigurationError(
+      `${name} environment variable must be a positive integer (given ${JSON.stringify(raw)})`,
+    );
   }
   return value;
 }
@@ -30,10 +32,14 @@ export function requireStringListEnv(name: string, env: NodeJS.ProcessEnv = proc
   try {
     parsed = JSON.parse(raw);
   } catch {
-    throw new ConfigurationError(`${name} environment variable must be a JSON array of strings (given ${JSON.stringify(raw)})`);
+    throw new ConfigurationError(
+      `${name} environment variable must be a JSON array of strings (given ${JSON.stringify(raw)})`,
+    );
   }
   if (!Array.isArray(parsed) || !parsed.every((v) => typeof v === 'string' && v.length > 0)) {
-    throw new ConfigurationError(`${name} environment variable must be a JSON array of strings (given ${JSON.stringify(raw)})`);
+    throw new ConfigurationError(
+      `${name} environment variable must be a JSON array of strings (given ${JSON.stringify(raw)})`,
+    );
   }
   return parsed;
 }

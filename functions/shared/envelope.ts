@@ -97,7 +97,11 @@ export function buildEnvelope<TData>(event: NewEvent<TData>, ctx: EnvelopeContex
     throw new ValidationError('time', 'must be a valid Date', ctx.time);
   }
   if (ctx.traceparent !== undefined && !TRACEPARENT_PATTERN.test(ctx.traceparent)) {
-    throw new ValidationError('traceparent', 'must be a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>)', ctx.traceparent);
+    throw new ValidationError(
+      'traceparent',
+      'must be a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>)',
+      ctx.traceparent,
+    );
   }
   const id = ctx.id ?? newEventId();
   const correlationid = ctx.correlationId ?? id;
@@ -132,8 +136,19 @@ export function parseEnvelope(value: unknown): EventEnvelope {
     throw new ValidationError('envelope', 'must be a JSON object', value);
   }
   const v = value as Record<string, unknown>;
-  if (v.specversion !== '1.0') throw new ValidationError('envelope.specversion', "must be '1.0'", v.specversion);
-  for (const field of ['id', 'source', 'type', 'subject', 'time', 'aggregatetype', 'aggregateid', 'correlationid', 'causationid']) {
+  if (v.specversion !== '1.0')
+    throw new ValidationError('envelope.specversion', "must be '1.0'", v.specversion);
+  for (const field of [
+    'id',
+    'source',
+    'type',
+    'subject',
+    'time',
+    'aggregatetype',
+    'aggregateid',
+    'correlationid',
+    'causationid',
+  ]) {
     const fieldValue = v[field];
     if (typeof fieldValue !== 'string' || fieldValue.length === 0) {
       throw new ValidationError(`envelope.${field}`, 'must be a non-empty string', fieldValue);
@@ -148,10 +163,14 @@ export function parseEnvelope(value: unknown): EventEnvelope {
   if (!Number.isInteger(v.schemaversion) || (v.schemaversion as number) < 1) {
     throw new ValidationError('envelope.schemaversion', 'must be a positive integer', v.schemaversion);
   }
-  if (v.traceparent !== undefined && (typeof v.traceparent !== 'string' || !TRACEPARENT_PATTERN.test(v.traceparent))) {
+  if (
+    v.traceparent !== undefined &&
+    (typeof v.traceparent !== 'string' || !TRACEPARENT_PATTERN.test(v.traceparent))
+  ) {
     throw new ValidationError('envelope.traceparent', 'must be a W3C traceparent', v.traceparent);
   }
-  if (!('data' in v) || v.data === undefined) throw new ValidationError('envelope.data', 'is required', v.data);
+  if (!('data' in v) || v.data === undefined)
+    throw new ValidationError('envelope.data', 'is required', v.data);
   return value as EventEnvelope;
 }
 

@@ -36,7 +36,10 @@ export class LimitExceededError extends OutboxError {
     readonly actual: number,
     detail = '',
   ) {
-    super('LimitExceeded', `${limit} is limited to ${max} but the request has ${actual}${detail ? `: ${detail}` : ''}`);
+    super(
+      'LimitExceeded',
+      `${limit} is limited to ${max} but the request has ${actual}${detail ? `: ${detail}` : ''}`,
+    );
   }
 }
 
@@ -62,7 +65,11 @@ export class TransactionConflictError extends OutboxError {
     readonly aggregateKey: string,
     options?: { cause?: unknown },
   ) {
-    super('TransactionConflict', `transaction on ${aggregateKey} conflicted with another write; retry it`, options);
+    super(
+      'TransactionConflict',
+      `transaction on ${aggregateKey} conflicted with another write; retry it`,
+      options,
+    );
   }
 }
 
@@ -92,8 +99,10 @@ export class PermanentFailure extends OutboxError {
 export function describeValue(value: unknown): string {
   if (value === undefined) return 'undefined';
   if (value === null) return 'null';
-  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
+    return String(value);
   if (Array.isArray(value)) return `an array of ${value.length}`;
   return `a ${typeof value}`;
 }

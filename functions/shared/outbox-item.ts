@@ -32,7 +32,11 @@ export function outboxSk(sequence: number): string {
 }
 
 /** The outbox item for an envelope, as DynamoDB attribute values. */
-export function toOutboxItem(pk: string, envelope: EventEnvelope, expiresAtEpochSeconds: number): Record<string, AttributeValue> {
+export function toOutboxItem(
+  pk: string,
+  envelope: EventEnvelope,
+  expiresAtEpochSeconds: number,
+): Record<string, AttributeValue> {
   return {
     pk: { S: pk },
     sk: { S: outboxSk(envelope.sequence) },
@@ -63,17 +67,28 @@ export interface StoredOutboxEvent {
  */
 export function fromOutboxItem(item: Record<string, unknown>): StoredOutboxEvent {
   const { pk, sk, entityType, sequence, envelope } = item;
-  if (entityType !== OUTBOX_ENTITY_TYPE) throw new ValidationError('outboxItem.entityType', `must be '${OUTBOX_ENTITY_TYPE}'`, entityType);
-  if (typeof pk !== 'string' || pk.length === 0) throw new ValidationError('outboxItem.pk', 'must be a non-empty string', pk);
-  if (typeof envelope !== 'string') throw new ValidationError('outboxItem.envelope', 'must be a JSON string', envelope);
+  if (entityType !== OUTBOX_ENTITY_TYPE)
+    throw new ValidationError('outboxItem.entityType', `must be '${OUTBOX_ENTITY_TYPE}'`, entityType);
+  if (typeof pk !== 'string' || pk.length === 0)
+    throw new ValidationError('outboxItem.pk', 'must be a non-empty string', pk);
+  if (typeof envelope !== 'string')
+    throw new ValidationError('outboxItem.envelope', 'must be a JSON string', envelope);
   const parsed = parseEnvelopeJson(envelope);
   const seq = Number(sequence);
   if (!Number.isSafeInteger(seq) || seq !== parsed.sequence) {
-    throw new ValidationError('outboxItem.sequence', `must equal the envelope's sequence ${parsed.sequence}`, sequence);
+    throw new ValidationError(
+      'outboxItem.sequence',
+      `must equal the envelope's sequence ${parsed.sequence}`,
+      sequence,
+    );
   }
   if (sk !== outboxSk(seq)) throw new ValidationError('outboxItem.sk', `must be ${outboxSk(seq)}`, sk);
   if (pk !== `${parsed.aggregatetype}#${parsed.aggregateid}`) {
-    throw new ValidationError('outboxItem.pk', `must be the envelope's aggregate key ${parsed.aggregatetype}#${parsed.aggregateid}`, pk);
+    throw new ValidationError(
+      'outboxItem.pk',
+      `must be the envelope's aggregate key ${parsed.aggregatetype}#${parsed.aggregateid}`,
+      pk,
+    );
   }
   return { pk, sequence: seq, envelope: parsed, json: envelope };
 }
@@ -100,7 +115,9 @@ function attributeValueSize(value: AttributeValue): number {
   if (value.BS !== undefined) return value.BS.reduce((sum, b) => sum + b.byteLength, 0);
   if (value.L !== undefined) return 3 + value.L.reduce((sum, v) => sum + 1 + attributeValueSize(v), 0);
   if (value.M !== undefined) {
-    return 3 + Object.entries(value.M).reduce((sum, [k, v]) => sum + 1 + utf8Bytes(k) + attributeValueSize(v), 0);
+    return (
+      3 + Object.entries(value.M).reduce((sum, [k, v]) => sum + 1 + utf8Bytes(k) + attributeValueSize(v), 0)
+    );
   }
   return 0;
 }

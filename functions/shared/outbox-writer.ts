@@ -7,7 +7,13 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { aggregateKey, buildEnvelope, type EventEnvelope, type NewEvent } from './envelope';
-import { ConcurrencyConflictError, LimitExceededError, OutboxError, TransactionConflictError, ValidationError } from './errors';
+import {
+  ConcurrencyConflictError,
+  LimitExceededError,
+  OutboxError,
+  TransactionConflictError,
+  ValidationError,
+} from './errors';
 import { LIMITS, utf8Bytes } from './limits';
 import { AGGREGATE_ENTITY_TYPE, dynamoItemSize, KEYS, toOutboxItem } from './outbox-item';
 
@@ -82,14 +88,23 @@ export class OutboxWriter {
   private readonly newId: (() => string) | undefined;
 
   constructor(options: OutboxWriterOptions) {
-    if (!options || typeof options !== 'object') throw new ValidationError('options', 'must be an object', options);
+    if (!options || typeof options !== 'object')
+      throw new ValidationError('options', 'must be an object', options);
     if (!options.client) throw new ValidationError('options.client', 'is required', options.client);
     if (typeof options.tableName !== 'string' || options.tableName.length < 3) {
-      throw new ValidationError('options.tableName', 'must be a table name of at least 3 characters', options.tableName);
+      throw new ValidationError(
+        'options.tableName',
+        'must be a table name of at least 3 characters',
+        options.tableName,
+      );
     }
     const retention = options.retentionSeconds ?? DEFAULT_RETENTION_SECONDS;
     if (!Number.isInteger(retention) || retention < 3600) {
-      throw new ValidationError('options.retentionSeconds', 'must be a whole number of seconds, at least 3600', retention);
+      throw new ValidationError(
+        'options.retentionSeconds',
+        'must be a whole number of seconds, at least 3600',
+        retention,
+      );
     }
     if (typeof options.source !== 'string' || options.source.length === 0) {
       throw new ValidationError('options.source', 'must be a non-empty string', options.source);
@@ -103,10 +118,17 @@ export class OutboxWriter {
   }
 
   /** Reads an aggregate's state and version (strongly consistent); undefined if it does not exist. */
-  async load<TState = Record<string, unknown>>(aggregateType: string, aggregateId: string): Promise<LoadedAggregate<TState> | undefined> {
+  async load<TState = Record<string, unknown>>(
+    aggregateType: string,
+    aggregateId: string,
+  ): Promise<LoadedAggregate<TState> | undefined> {
     const pk = aggregateKey(aggregateType, aggregateId);
     const { Item } = await this.client.send(
-      new GetItemCommand({ TableName: this.tableName, Key: { pk: { S: pk }, sk: { S: KEYS.stateSk } }, ConsistentRead: true }),
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: { pk: { S: pk }, sk: { S: KEYS.stateSk } },
+        ConsistentRead: true,
+      }),
     );
     if (!Item) return undefined;
     const plain = unmarshall(Item);
@@ -139,7 +161,12 @@ export class OutboxWriter {
       // The relay publishes the envelope as the PutEvents Detail; refuse here what EventBridge would refuse later.
       const entryBytes = eventBridgeEntrySize(envelope);
       if (entryBytes > LIMITS.eventBridgeEntryBytes) {
-        throw new LimitExceededError('EventBridge entry size (bytes)', LIMITS.eventBridgeEntryBytes, entryBytes, `event ${index} (${event.type})`);
+        throw new LimitExceededError(
+          'EventBridge entry size (bytes)',
+          LIMITS.eventBridgeEntryBytes,
+          entryBytes,
+          `event ${index} (${event.type})`,
+        );
       }
       return envelope;
     });
@@ -223,9 +250,14 @@ export function eventBridgeEntrySize(envelope: EventEnvelope, detailJson = JSON.
 }
 
 function validateRequest(request: CommitRequest): void {
-  if (!request || typeof request !== 'object') throw new ValidationError('request', 'must be an object', request);
+  if (!request || typeof request !== 'object')
+    throw new ValidationError('request', 'must be an object', request);
   if (!Number.isSafeInteger(request.expectedVersion) || request.expectedVersion < 0) {
-    throw new ValidationError('expectedVersion', 'must be a whole number >= 0 (0 creates the aggregate)', request.expectedVersion);
+    throw new ValidationError(
+      'expectedVersion',
+      'must be a whole number >= 0 (0 creates the aggregate)',
+      request.expectedVersion,
+    );
   }
   if (!request.state || typeof request.state !== 'object' || Array.isArray(request.state)) {
     throw new ValidationError('state', 'must be an object', request.state);
@@ -234,20 +266,35 @@ function validateRequest(request: CommitRequest): void {
     throw new ValidationError('events', 'must be a non-empty array', request.events);
   }
   if (request.additionalItems !== undefined && !Array.isArray(request.additionalItems)) {
-    throw new ValidationError('additionalItems', 'must be an array of TransactWriteItem', request.additionalItems);
+    throw new ValidationError(
+      'additionalItems',
+      'must be an array of TransactWriteItem',
+      request.additionalItems,
+    );
   }
 }
 
 function checkTransactionLimits(items: TransactWriteItem[]): void {
   if (items.length > LIMITS.transactItems) {
-    throw new LimitExceededError('TransactWriteItems actions', LIMITS.transactItems, items.length, 'one state item plus one per event plus additional items');
+    throw new LimitExceededError(
+      'TransactWriteItems actions',
+      LIMITS.transactItems,
+      items.length,
+      'one state item plus one per event plus additional items',
+    );
   }
   let total = 0;
   items.forEach((item, index) => {
-    const attributes = item.Put?.Item ?? item.Update?.Key ?? item.Delete?.Key ?? item.ConditionCheck?.Key ?? {};
+    const attributes =
+      item.Put?.Item ?? item.Update?.Key ?? item.Delete?.Key ?? item.ConditionCheck?.Key ?? {};
     const size = dynamoItemSize(attributes);
     if (size > LIMITS.itemBytes) {
-      throw new LimitExceededError('DynamoDB item size (bytes)', LIMITS.itemBytes, size, `transaction item ${index}`);
+      throw new LimitExceededError(
+        'DynamoDB item size (bytes)',
+        LIMITS.itemBytes,
+        size,
+        `transaction item ${index}`,
+      );
     }
     total += size;
   });
@@ -256,9 +303,18 @@ function checkTransactionLimits(items: TransactWriteItem[]): void {
   }
 }
 
-function translateCancellation(error: unknown, pk: string, expectedVersion: number, ownItems: number): unknown {
-  if (!(error instanceof TransactionCanceledException) && (error as { name?: string })?.name !== 'TransactionCanceledException') {
-    if ((error as { name?: string })?.name === 'TransactionConflictException') return new TransactionConflictError(pk, { cause: error });
+function translateCancellation(
+  error: unknown,
+  pk: string,
+  expectedVersion: number,
+  ownItems: number,
+): unknown {
+  if (
+    !(error instanceof TransactionCanceledException) &&
+    (error as { name?: string })?.name !== 'TransactionCanceledException'
+  ) {
+    if ((error as { name?: string })?.name === 'TransactionConflictException')
+      return new TransactionConflictError(pk, { cause: error });
     return error;
   }
   const reasons = (error as TransactionCanceledException).CancellationReasons ?? [];
@@ -269,12 +325,17 @@ function translateCancellation(error: unknown, pk: string, expectedVersion: numb
   }
   const failed = reasons.findIndex((reason) => reason.Code === 'ConditionalCheckFailed');
   if (failed >= ownItems) {
-    return new OutboxError('ConditionFailed', `additionalItems[${failed - ownItems}] condition failed on ${pk}; nothing was written`, { cause: error });
+    return new OutboxError(
+      'ConditionFailed',
+      `additionalItems[${failed - ownItems}] condition failed on ${pk}; nothing was written`,
+      { cause: error },
+    );
   }
   if (failed > 0) {
     // The state matched but an outbox sequence already existed: the table was written around the writer.
     return new ConcurrencyConflictError(pk, expectedVersion, undefined);
   }
-  if (reasons.some((reason) => reason.Code === 'TransactionConflict')) return new TransactionConflictError(pk, { cause: error });
+  if (reasons.some((reason) => reason.Code === 'TransactionConflict'))
+    return new TransactionConflictError(pk, { cause: error });
   return error;
 }

@@ -1,0 +1,72 @@
+import { Duration } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { type FunctionUrl, FunctionUrlAuthType } from 'aws-cdk-lib/aws-lambda';
+import { Construct } from 'constructs';
+import { ENV } from '../../functions/shared/env-names';
+import { ConstructPropsError, validateDurationInRange } from './errors';
+import { PipelineFunction, type PipelineFunctionOptions } from './pipeline-function';
+
+/** Props of {@link OrderApi}. */
+export interface OrderApiProps extends PipelineFunctionOptions {
+  /** Table the API writes aggregates and outbox items to, in one transaction. */
+  readonly table: ITable;
+  /** CloudEvents `source` stamped on every event, e.g. `'com.example.orders'`. */
+  readonly eventSource: string;
+  /** How long an outbox item lives before DynamoDB TTL deletes it; whole days, 1..365. */
+  readonly outboxRetention: Duration;
+}
+
+/**
+ * The producer: an orders API function behind a Function URL that only IAM-signed requests
+ * may call. It writes business state and outbox events in one `TransactWriteItems`.
+ */
+export class OrderApi extends Construct {
+  /** The API function. */
+  readonly function: PipelineFunction;
+  /** The function's URL (AWS_IAM auth). */
+  readonly url: FunctionUrl;
+
+  constructor(scope: Construct, id: string, props: OrderApiProps) {
+    super(scope, id);
+    validateOutboxRetention(props.outboxRetention);
+    if (!/^\S+$/.test(props.eventSource)) {
+      throw new ConstructPropsError(
+        `eventSource must be a non-empty URI reference without spaces (given '${props.eventSource}')`,
+      );
+    }
+
+    this.function = new PipelineFunction(this, 'Function', {
+      entry: 'producer/orders-api',
+      serviceName: 'orders-api',
+      description: 'Orders API: writes aggregates and outbox events in one DynamoDB transaction',
+      timeout: props.timeout,
+      memorySize: props.memorySize,
+      logRetention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+      environment: {
+        [ENV.tableName]: props.table.tableName,
+        [ENV.eventSource]: props.eventSource,
+        [ENV.outboxRetentionDays]: String(props.outboxRetention.toDays()),
+      },
+    });
+    // TransactWriteItems is authorised per item action: Put (outbox items, new aggregates),
+    // Update (aggregate versions) and ConditionCheck; reads serve the API's GET routes.
+    props.table.grant(
+      this.function,
+      'dynamodb:ConditionCheckItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:GetItem',
+      'dynamodb:Query',
+    );
+    this.url = this.function.addFunctionUrl({ authType: FunctionUrlAuthType.AWS_IAM });
+  }
+}
+
+// Whole days, because the producer's environment carries days.
+function validateOutboxRetention(retention: Duration): void {
+  validateDurationInRange('outboxRetention', retention, Duration.days(1), Duration.days(365));
+  if (!retention.isUnresolved() && !Number.isInteger(retention.toDays({ integral: false }))) {
+    throw new ConstructPropsError(`outboxRetention must be whole days (given ${retention.toHumanString()})`);
+  }
+}

@@ -1,0 +1,50 @@
+// Runs one Lambda function's bundled code in a worker thread, as a Lambda
+// execution environment would: the module is loaded once (cold start), then
+// invocations arrive as messages, one at a time. Plain JavaScript on purpose:
+// it loads the esbuild bundle that `cdk synth` produced, with no TypeScript loader.
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import { parentPort, workerData } from 'node:worker_threads';
+
+const { modulePath, exportName, functionName, functionArn, memorySize, timeoutMs } = workerData;
+
+const started = performance.now();
+let handler;
+try {
+  const mod = await import(pathToFileURL(modulePath).href);
+  handler = mod[exportName] ?? mod.default?.[exportName];
+  if (typeof handler !== 'function')
+    throw new Error(`${modulePath} does not export a function named ${exportName}`);
+  parentPort.postMessage({ type: 'ready', initMs: performance.now() - started });
+} catch (error) {
+  parentPort.postMessage({ type: 'init-error', error: serialize(error) });
+}
+
+parentPort.on('message', async ({ id, event }) => {
+  const deadline = Date.now() + timeoutMs;
+  const context = {
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: functionArn,
+    memoryLimitInMB: String(memorySize),
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'local',
+    callbackWaitsForEmptyEventLoop: true,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done() {},
+    fail() {},
+    succeed() {},
+  };
+  try {
+    const result = await handler(event, context);
+    parentPort.postMessage({ type: 'result', id, ok: true, result: result === undefined ? null : result });
+  } catch (error) {
+    parentPort.postMessage({ type: 'result', id, ok: false, error: serialize(error) });
+  }
+});
+
+function serialize(error) {
+  return { name: error?.name ?? 'Error', message: error?.message ?? String(error), stack: error?.stack };
+}

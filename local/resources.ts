@@ -1,0 +1,150 @@
+import {
+  type AttributeDefinition,
+  CreateTableCommand,
+  DescribeTableCommand,
+  type DynamoDBClient,
+  type KeySchemaElement,
+  UpdateTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb';
+import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { LOCAL_ACCOUNT, LOCAL_REGION, type LocalResource } from './template/intrinsics';
+import type { QueueSpec, TableSpec, Topology } from './template/topology';
+
+/** A table created locally from the template. */
+export interface LocalTable extends LocalResource {
+  readonly logicalId: string;
+  readonly name: string;
+  readonly streamArn?: string;
+}
+
+/** A queue created locally from the template. */
+export interface LocalQueue extends LocalResource {
+  readonly logicalId: string;
+  readonly name: string;
+  readonly url: string;
+  readonly arn: string;
+  readonly fifo: boolean;
+}
+
+/** Creates every table of the topology on DynamoDB Local, named after its logical id. */
+export async function createTables(
+  client: DynamoDBClient,
+  tables: ReadonlyArray<TableSpec>,
+): Promise<LocalTable[]> {
+  return Promise.all(
+    tables.map(async (spec) => {
+      const name = spec.logicalId;
+      await client.send(
+        new CreateTableCommand({
+          TableName: name,
+          KeySchema: spec.keySchema as KeySchemaElement[],
+          AttributeDefinitions: spec.attributeDefinitions as AttributeDefinition[],
+          BillingMode: 'PAY_PER_REQUEST',
+          ...(spec.streamViewType
+            ? {
+                StreamSpecification: {
+                  StreamEnabled: true,
+                  StreamViewType: spec.streamViewType as 'NEW_IMAGE',
+                },
+              }
+            : {}),
+          ...(spec.globalSecondaryIndexes.length > 0
+            ? {
+                GlobalSecondaryIndexes: spec.globalSecondaryIndexes.map((gsi) => ({
+                  IndexName: gsi.IndexName,
+                  KeySchema: gsi.KeySchema,
+                  Projection: gsi.Projection as { ProjectionType: 'ALL' },
+                })),
+              }
+            : {}),
+        }),
+      );
+      if (spec.ttlAttribute) {
+        // DynamoDB Local accepts the setting; it does not expire items (the sweeper covers retention loss).
+        await client.send(
+          new UpdateTimeToLiveCommand({
+            TableName: name,
+            TimeToLiveSpecification: { AttributeName: spec.ttlAttribute, Enabled: true },
+          }),
+        );
+      }
+      const { Table } = await client.send(new DescribeTableCommand({ TableName: name }));
+      const arn = Table?.TableArn ?? `arn:aws:dynamodb:${LOCAL_REGION}:${LOCAL_ACCOUNT}:table/${name}`;
+      const streamArn = Table?.LatestStreamArn;
+      return {
+        logicalId: spec.logicalId,
+        name,
+        streamArn,
+        ref: name,
+        attributes: { Arn: arn, ...(streamArn ? { StreamArn: streamArn } : {}) },
+      };
+    }),
+  );
+}
+
+/**
+ * Creates every queue of the topology on the SQS emulator, dead-letter queues
+ * first so that redrive policies can name them. FIFO names get `.fifo`.
+ */
+export async function createQueues(
+  client: SQSClient,
+  queues: ReadonlyArray<QueueSpec>,
+): Promise<LocalQueue[]> {
+  const created = new Map<string, LocalQueue>();
+  const pending = [...queues];
+  while (pending.length > 0) {
+    const ready = pending.filter(
+      (q) => !q.deadLetterQueueLogicalId || created.has(q.deadLetterQueueLogicalId),
+    );
+    if (ready.length === 0) {
+      throw new Error(
+        `queues ${pending.map((q) => q.logicalId).join(', ')} have dead-letter queues that are not in the template`,
+      );
+    }
+    await Promise.all(
+      ready.map(async (spec) => {
+        const name = spec.fifo ? `${spec.logicalId.slice(0, 75)}.fifo` : spec.logicalId.slice(0, 80);
+        const dlq = spec.deadLetterQueueLogicalId ? created.get(spec.deadLetterQueueLogicalId) : undefined;
+        const attributes: Record<string, string> = { ...spec.attributes };
+        // fauxqs keeps FIFO semantics; the high-throughput settings are accepted but have no local effect.
+        if (spec.fifo) attributes.FifoQueue = 'true';
+        if (dlq)
+          attributes.RedrivePolicy = JSON.stringify({
+            deadLetterTargetArn: dlq.arn,
+            maxReceiveCount: spec.maxReceiveCount ?? 10,
+          });
+        const { QueueUrl } = await client.send(
+          new CreateQueueCommand({ QueueName: name, Attributes: attributes }),
+        );
+        if (!QueueUrl) throw new Error(`CreateQueue ${name} returned no QueueUrl`);
+        const { Attributes } = await client.send(
+          new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }),
+        );
+        const arn = Attributes?.QueueArn ?? `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${name}`;
+        created.set(spec.logicalId, {
+          logicalId: spec.logicalId,
+          name,
+          url: QueueUrl,
+          arn,
+          fifo: spec.fifo,
+          ref: QueueUrl,
+          attributes: { Arn: arn, QueueUrl, QueueName: name },
+        });
+      }),
+    );
+    for (const spec of ready) pending.splice(pending.indexOf(spec), 1);
+  }
+  return queues.map((q) => created.get(q.logicalId) as LocalQueue);
+}
+
+/** Lists the resources of a topology the runtime creates, for error messages. */
+export function describeTopology(topology: Topology): string {
+  return [
+    `${topology.tables.length} tables`,
+    `${topology.queues.length} queues`,
+    `${topology.eventBuses.length} event buses`,
+    `${topology.rules.length} rules`,
+    `${topology.functions.length} functions`,
+    `${topology.mappings.length} event source mappings`,
+  ].join(', ');
+}

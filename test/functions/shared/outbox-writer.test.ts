@@ -1,0 +1,192 @@
+import {
+  DynamoDBClient,
+  GetItemCommand,
+  TransactionCanceledException,
+  TransactWriteItemsCommand,
+} from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import {
+  ConcurrencyConflictError,
+  LimitExceededError,
+  TransactionConflictError,
+  ValidationError,
+} from '../../../functions/shared/errors';
+import { fromOutboxItem } from '../../../functions/shared/outbox-item';
+import { OutboxWriter } from '../../../functions/shared/outbox-writer';
+
+const ddb = mockClient(DynamoDBClient);
+const now = new Date('2026-11-23T10:00:00.000Z');
+
+function writer() {
+  return new OutboxWriter({
+    client: new DynamoDBClient({}),
+    tableName: 'outbox',
+    source: 'com.example.orders',
+    now: () => now,
+  });
+}
+
+const request = {
+  aggregateType: 'Order',
+  aggregateId: 'o-1',
+  expectedVersion: 2,
+  state: { status: 'CONFIRMED' },
+  events: [
+    { type: 'OrderConfirmed', data: { total: 10 } },
+    { type: 'OrderNoted', data: { note: 'n' } },
+  ],
+  correlationId: 'req-9',
+};
+
+describe('OutboxWriter.commit', () => {
+  beforeEach(() => ddb.reset());
+
+  it('writes the state and one outbox item per event in one transaction', async () => {
+    // Arrange
+    ddb.on(TransactWriteItemsCommand).resolves({});
+
+    // Act
+    const result = await writer().commit(request);
+
+    // Assert
+    const calls = ddb.commandCalls(TransactWriteItemsCommand);
+    expect(calls).toHaveLength(1);
+    const items = calls[0]?.args[0].input.TransactItems ?? [];
+    expect(items).toHaveLength(3);
+    expect(items[0]?.Put?.ConditionExpression).toBe('#version = :expected');
+    expect(items[0]?.Put?.ExpressionAttributeValues).toEqual({ ':expected': { N: '2' } });
+    expect(unmarshall(items[0]?.Put?.Item ?? {})).toMatchObject({ pk: 'Order#o-1', sk: 'STATE', version: 4 });
+    const outbox = items.slice(1).map((item) => fromOutboxItem(unmarshall(item.Put?.Item ?? {})));
+    expect(outbox.map((o) => [o.pk, o.sequence, o.envelope.type])).toEqual([
+      ['Order#o-1', 3, 'OrderConfirmed'],
+      ['Order#o-1', 4, 'OrderNoted'],
+    ]);
+    expect(items[1]?.Put?.ConditionExpression).toBe('attribute_not_exists(pk)');
+    expect(result.version).toBe(4);
+    expect(result.events.map((e) => e.correlationid)).toEqual(['req-9', 'req-9']);
+  });
+
+  it('sets the TTL to the retention after the commit time', async () => {
+    ddb.on(TransactWriteItemsCommand).resolves({});
+    await writer().commit(request);
+    const item =
+      ddb.commandCalls(TransactWriteItemsCommand)[0]?.args[0].input.TransactItems?.[1]?.Put?.Item ?? {};
+    expect(Number(item.expiresAt?.N)).toBe(now.getTime() / 1000 + 7 * 24 * 3600);
+  });
+
+  it('creates an aggregate only if it does not exist when expectedVersion is 0', async () => {
+    ddb.on(TransactWriteItemsCommand).resolves({});
+    await writer().commit({ ...request, expectedVersion: 0 });
+    const put = ddb.commandCalls(TransactWriteItemsCommand)[0]?.args[0].input.TransactItems?.[0]?.Put;
+    expect(put?.ConditionExpression).toBe('attribute_not_exists(pk)');
+  });
+
+  it('reports the stored version when the expected version does not match', async () => {
+    // Arrange
+    ddb.on(TransactWriteItemsCommand).rejects(
+      new TransactionCanceledException({
+        message: 'Transaction cancelled',
+        $metadata: {},
+        CancellationReasons: [
+          { Code: 'ConditionalCheckFailed', Item: marshall({ version: 5 }) },
+          { Code: 'None' },
+          { Code: 'None' },
+        ],
+      }),
+    );
+
+    // Act / Assert
+    await expect(writer().commit(request)).rejects.toThrow(ConcurrencyConflictError);
+    await expect(writer().commit(request)).rejects.toThrow(
+      /Order#o-1 expected version 2 but found version 5/,
+    );
+  });
+
+  it('turns a TransactionConflict cancellation into a retryable TransactionConflictError', async () => {
+    ddb.on(TransactWriteItemsCommand).rejects(
+      new TransactionCanceledException({
+        message: 'Transaction cancelled',
+        $metadata: {},
+        CancellationReasons: [{ Code: 'TransactionConflict' }, { Code: 'None' }, { Code: 'None' }],
+      }),
+    );
+    await expect(writer().commit(request)).rejects.toThrow(TransactionConflictError);
+  });
+
+  it('refuses more than 100 actions before calling DynamoDB', async () => {
+    const events = Array.from({ length: 100 }, () => ({ type: 'X', data: {} }));
+    await expect(writer().commit({ ...request, events })).rejects.toThrow(LimitExceededError);
+    await expect(writer().commit({ ...request, events })).rejects.toThrow(
+      /TransactWriteItems actions is limited to 100 but the request has 101/,
+    );
+    expect(ddb.commandCalls(TransactWriteItemsCommand)).toHaveLength(0);
+  });
+
+  it('refuses an event larger than an EventBridge entry allows', async () => {
+    const events = [{ type: 'Big', data: { blob: 'x'.repeat(260 * 1024) } }];
+    await expect(writer().commit({ ...request, events })).rejects.toThrow(
+      /EventBridge entry size \(bytes\) is limited to 262144/,
+    );
+    expect(ddb.commandCalls(TransactWriteItemsCommand)).toHaveLength(0);
+  });
+
+  it('refuses a state item over 400 KB', async () => {
+    const state = { blob: 'x'.repeat(401 * 1024) };
+    await expect(writer().commit({ ...request, state })).rejects.toThrow(
+      /DynamoDB item size \(bytes\) is limited to 409600/,
+    );
+  });
+
+  it('refuses a transaction over 4 MB in total', async () => {
+    const events = Array.from({ length: 20 }, () => ({
+      type: 'Mid',
+      data: { blob: 'x'.repeat(220 * 1024) },
+    }));
+    await expect(writer().commit({ ...request, events })).rejects.toThrow(
+      /TransactWriteItems total size \(bytes\) is limited to 4194304/,
+    );
+  });
+
+  it.each([
+    [{ ...request, expectedVersion: -1 }, /expectedVersion must be a whole number >= 0.*given -1/],
+    [{ ...request, events: [] }, /events must be a non-empty array \(given an array of 0\)/],
+    [{ ...request, state: null as never }, /state must be an object \(given null\)/],
+    [{ ...request, aggregateId: '' }, /aggregateId must match/],
+  ])('validates the request and says what was given (%#)', async (bad, message) => {
+    await expect(writer().commit(bad)).rejects.toThrow(ValidationError);
+    await expect(writer().commit(bad)).rejects.toThrow(message);
+  });
+
+  it('validates its options', () => {
+    expect(
+      () =>
+        new OutboxWriter({
+          client: new DynamoDBClient({}),
+          tableName: 'outbox',
+          source: 's',
+          retentionSeconds: 10,
+        }),
+    ).toThrow(/options.retentionSeconds must be a whole number of seconds, at least 3600 \(given 10\)/);
+  });
+});
+
+describe('OutboxWriter.load', () => {
+  beforeEach(() => ddb.reset());
+
+  it('returns the version and state with a consistent read', async () => {
+    ddb
+      .on(GetItemCommand)
+      .resolves({
+        Item: marshall({ pk: 'Order#o-1', sk: 'STATE', version: 3, state: { status: 'PLACED' } }),
+      });
+    await expect(writer().load('Order', 'o-1')).resolves.toEqual({ version: 3, state: { status: 'PLACED' } });
+    expect(ddb.commandCalls(GetItemCommand)[0]?.args[0].input.ConsistentRead).toBe(true);
+  });
+
+  it('returns undefined for an aggregate that does not exist', async () => {
+    ddb.on(GetItemCommand).resolves({});
+    await expect(writer().load('Order', 'o-404')).resolves.toBeUndefined();
+  });
+});

@@ -11,7 +11,15 @@ import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventb
 import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { KEYS, outboxSk, type StoredOutboxEvent } from '../shared/outbox-item';
-import type { CursorStore, EntryFailure, EventBusPublisher, FailureSink, OutboxReader, QueuePublisher, RelayFailureMessage } from './ports';
+import type {
+  CursorStore,
+  EntryFailure,
+  EventBusPublisher,
+  FailureSink,
+  OutboxReader,
+  QueuePublisher,
+  RelayFailureMessage,
+} from './ports';
 
 const BATCH_GET_MAX_KEYS = 100;
 
@@ -27,14 +35,19 @@ export class DynamoDbCursorStore implements CursorStore {
     for (let i = 0; i < aggregateKeys.length; i += BATCH_GET_MAX_KEYS) {
       let request: Record<string, KeysAndAttributes> | undefined = {
         [this.tableName]: {
-          Keys: aggregateKeys.slice(i, i + BATCH_GET_MAX_KEYS).map((pk) => ({ pk: { S: pk }, sk: { S: KEYS.cursorSk } })),
+          Keys: aggregateKeys
+            .slice(i, i + BATCH_GET_MAX_KEYS)
+            .map((pk) => ({ pk: { S: pk }, sk: { S: KEYS.cursorSk } })),
           ConsistentRead: true,
           ProjectionExpression: 'pk, publishedSequence',
         },
       };
       for (let attempt = 0; request && Object.keys(request).length > 0; attempt++) {
-        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 25 * 2 ** attempt)));
-        const response: BatchGetItemCommandOutput = await this.client.send(new BatchGetItemCommand({ RequestItems: request }));
+        if (attempt > 0)
+          await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 25 * 2 ** attempt)));
+        const response: BatchGetItemCommandOutput = await this.client.send(
+          new BatchGetItemCommand({ RequestItems: request }),
+        );
         for (const item of response.Responses?.[this.tableName] ?? []) {
           const plain = unmarshall(item);
           cursors.set(String(plain.pk), Number(plain.publishedSequence ?? 0));
@@ -58,7 +71,11 @@ export class DynamoDbCursorStore implements CursorStore {
         }),
       );
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException') return;
+      if (
+        error instanceof ConditionalCheckFailedException ||
+        (error as Error).name === 'ConditionalCheckFailedException'
+      )
+        return;
       throw error;
     }
   }
@@ -71,7 +88,11 @@ export class DynamoDbOutboxReader implements OutboxReader {
     private readonly tableName: string,
   ) {}
 
-  async readRange(aggregateKey: string, fromSequence: number, toSequence: number): Promise<Array<Record<string, unknown>>> {
+  async readRange(
+    aggregateKey: string,
+    fromSequence: number,
+    toSequence: number,
+  ): Promise<Array<Record<string, unknown>>> {
     const items: Array<Record<string, unknown>> = [];
     let exclusiveStartKey: QueryCommand['input']['ExclusiveStartKey'];
     do {
@@ -120,7 +141,11 @@ export class EventBridgeBusPublisher implements EventBusPublisher {
     events.forEach((_, index) => {
       const entry = response.Entries?.[index];
       if (!entry?.EventId || entry.ErrorCode) {
-        failures.push({ index, code: entry?.ErrorCode ?? 'MissingEntry', message: entry?.ErrorMessage ?? 'no result for entry' });
+        failures.push({
+          index,
+          code: entry?.ErrorCode ?? 'MissingEntry',
+          message: entry?.ErrorMessage ?? 'no result for entry',
+        });
       }
     });
     return failures;
@@ -150,7 +175,11 @@ export class SqsFifoPublisher implements QueuePublisher {
       const id = String(index);
       if (succeeded.has(id) && !failedById.has(id)) return;
       const failure = failedById.get(id);
-      failures.push({ index, code: failure?.Code ?? 'MissingEntry', message: failure?.Message ?? 'no result for entry' });
+      failures.push({
+        index,
+        code: failure?.Code ?? 'MissingEntry',
+        message: failure?.Message ?? 'no result for entry',
+      });
     });
     return failures;
   }
@@ -170,7 +199,9 @@ export class SqsFailureSink implements FailureSink {
         MessageBody: JSON.stringify(message),
         MessageAttributes: {
           reason: { DataType: 'String', StringValue: message.reason },
-          ...(message.aggregateKey ? { aggregateKey: { DataType: 'String', StringValue: message.aggregateKey } } : {}),
+          ...(message.aggregateKey
+            ? { aggregateKey: { DataType: 'String', StringValue: message.aggregateKey } }
+            : {}),
         },
       }),
     );

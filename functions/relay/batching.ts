@@ -11,14 +11,19 @@ export interface BatchLimits {
  * size, keeping their order. Throws if a single item alone exceeds `maxBytes`
  * (callers reject such items earlier, so reaching this is a bug, not a batch to drop).
  */
-export function chunkBySizeAndCount<T>(items: ReadonlyArray<T>, sizeOf: (item: T) => number, limits: BatchLimits): T[][] {
+export function chunkBySizeAndCount<T>(
+  items: ReadonlyArray<T>,
+  sizeOf: (item: T) => number,
+  limits: BatchLimits,
+): T[][] {
   assertLimits(limits);
   const batches: T[][] = [];
   let current: T[] = [];
   let bytes = 0;
   for (const item of items) {
     const size = sizeOf(item);
-    if (size > limits.maxBytes) throw new ValidationError('batch item size', `must be at most ${limits.maxBytes} bytes`, size);
+    if (size > limits.maxBytes)
+      throw new ValidationError('batch item size', `must be at most ${limits.maxBytes} bytes`, size);
     if (current.length === limits.maxEntries || bytes + size > limits.maxBytes) {
       batches.push(current);
       current = [];
@@ -65,7 +70,12 @@ export function nextFifoBatch<T>(
 }
 
 /** Exponential backoff with full jitter: a random delay in [0, min(max, base * 2^attempt)). */
-export function backoffDelay(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  baseMs: number,
+  maxMs: number,
+  random: () => number = Math.random,
+): number {
   const cap = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt));
   return Math.floor(random() * cap);
 }

@@ -1,15 +1,21 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { requireEnv, requireStringListEnv } from '../shared/env';
 import { ENV } from '../shared/env-names';
-import { DynamoDbCursorStore, DynamoDbOutboxReader, EventBridgeBusPublisher, SqsFailureSink, SqsFifoPublisher } from './aws-adapters';
+import {
+  DynamoDbCursorStore,
+  DynamoDbOutboxReader,
+  EventBridgeBusPublisher,
+  SqsFailureSink,
+  SqsFifoPublisher,
+} from './aws-adapters';
 import type { RelayTelemetry } from './ports';
 import { Relay } from './relay';
 
@@ -43,7 +49,10 @@ const relay = new Relay(
 /** Relay Lambda: DynamoDB stream batch of outbox INSERTs → EventBridge + FIFO queues; partial batch response. */
 export const handler = middy(async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
   const response = await relay.handle(event.Records ?? []);
-  logger.info('relay batch done', { records: event.Records?.length ?? 0, failed: response.batchItemFailures.length });
+  logger.info('relay batch done', {
+    records: event.Records?.length ?? 0,
+    failed: response.batchItemFailures.length,
+  });
   return response;
 })
   .use(injectLambdaContext(logger))

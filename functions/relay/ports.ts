@@ -21,7 +21,11 @@ export interface CursorStore {
 /** Reads committed outbox items straight from the table, to fill gaps the stream left. */
 export interface OutboxReader {
   /** Outbox items of one aggregate with `fromSequence <= sequence <= toSequence`, unmarshalled, in order. */
-  readRange(aggregateKey: string, fromSequence: number, toSequence: number): Promise<Array<Record<string, unknown>>>;
+  readRange(
+    aggregateKey: string,
+    fromSequence: number,
+    toSequence: number,
+  ): Promise<Array<Record<string, unknown>>>;
 }
 
 /** PutEvents to the bus; returns the entries that failed. Throws if the whole call failed. */

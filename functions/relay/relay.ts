@@ -3,8 +3,8 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord } from 'aws-lambda';
 import { ValidationError } from '../shared/errors';
 import { LIMITS, utf8Bytes } from '../shared/limits';
-import { eventBridgeEntrySize } from '../shared/outbox-writer';
 import { fromOutboxItem, KEYS, type StoredOutboxEvent } from '../shared/outbox-item';
+import { eventBridgeEntrySize } from '../shared/outbox-writer';
 import { backoffDelay, chunkBySizeAndCount, nextFifoBatch } from './batching';
 import type { EntryFailure, RelayFailureMessage, RelayPorts } from './ports';
 
@@ -64,7 +64,10 @@ export class Relay {
     private readonly ports: RelayPorts,
     private readonly options: RelayOptions,
   ) {
-    if (!Array.isArray(options.queueUrls) || !options.queueUrls.every((url) => typeof url === 'string' && url.length > 0)) {
+    if (
+      !Array.isArray(options.queueUrls) ||
+      !options.queueUrls.every((url) => typeof url === 'string' && url.length > 0)
+    ) {
       throw new ValidationError('options.queueUrls', 'must be an array of queue URLs', options.queueUrls);
     }
     this.maxAttempts = positiveInt('options.maxAttempts', options.maxAttempts ?? 4);
@@ -78,7 +81,8 @@ export class Relay {
 
   /** Processes one stream batch; the result is the Lambda partial batch response. */
   async handle(records: ReadonlyArray<DynamoDBRecord>): Promise<DynamoDBBatchResponse> {
-    if (!Array.isArray(records)) throw new ValidationError('records', 'must be an array of DynamoDB stream records', records);
+    if (!Array.isArray(records))
+      throw new ValidationError('records', 'must be an array of DynamoDB stream records', records);
     const failed = new Set<string>();
     const aggregates = new Map<string, AggregateWork>();
 
@@ -86,13 +90,18 @@ export class Relay {
       const streamSequenceNumber = record.dynamodb?.SequenceNumber;
       if (!streamSequenceNumber) {
         // Without a sequence number the record cannot be checkpointed or reported; Lambda always sets it.
-        throw new ValidationError('record.dynamodb.SequenceNumber', 'is required on every stream record', streamSequenceNumber);
+        throw new ValidationError(
+          'record.dynamodb.SequenceNumber',
+          'is required on every stream record',
+          streamSequenceNumber,
+        );
       }
       const link = decodeRecord(record);
       const key = link.kind === 'event' ? link.event.pk : link.message.aggregateKey;
       if (key === undefined || link.sequence < 1) {
         // Not even the keys are readable: nothing to order it with. Quarantine it on its own.
-        if (!(await this.sinkPoison((link as Extract<Link, { kind: 'poison' }>).message))) failed.add(streamSequenceNumber);
+        if (!(await this.sinkPoison((link as Extract<Link, { kind: 'poison' }>).message)))
+          failed.add(streamSequenceNumber);
         continue;
       }
       let work = aggregates.get(key);
@@ -181,7 +190,8 @@ export class Relay {
     if (highest <= work.cursor) return [];
     const links = new Map(work.fromStream);
     let missing = false;
-    for (let sequence = work.cursor + 1; sequence <= highest && !missing; sequence++) missing = !links.has(sequence);
+    for (let sequence = work.cursor + 1; sequence <= highest && !missing; sequence++)
+      missing = !links.has(sequence);
     if (missing) {
       const items = await this.ports.outbox.readRange(work.key, work.cursor + 1, highest);
       let filled = 0;
@@ -235,14 +245,18 @@ export class Relay {
     const firstFailed = new Map<string, number>();
     let pending = events;
     for (let attempt = 0; pending.length > 0; attempt++) {
-      if (attempt > 0) await this.sleep(backoffDelay(attempt, this.baseDelayMs, this.maxDelayMs, this.random));
+      if (attempt > 0)
+        await this.sleep(backoffDelay(attempt, this.baseDelayMs, this.maxDelayMs, this.random));
       const batches = chunkBySizeAndCount(pending, (e) => eventBridgeEntrySize(e.envelope, e.json), {
         maxEntries: LIMITS.putEventsEntries,
         maxBytes: LIMITS.eventBridgeEntryBytes,
       });
       const retry: StoredOutboxEvent[] = [];
       await mapWithConcurrency(batches, this.concurrency, async (batch) => {
-        for (const failure of await this.callBatch(() => this.ports.eventBus.putEvents(batch), batch.length)) {
+        for (const failure of await this.callBatch(
+          () => this.ports.eventBus.putEvents(batch),
+          batch.length,
+        )) {
           const event = batch[failure.index];
           if (event) retry.push(event);
         }
@@ -250,7 +264,10 @@ export class Relay {
       if (retry.length === 0) break;
       if (attempt + 1 >= this.maxAttempts) {
         for (const event of retry) {
-          firstFailed.set(event.pk, Math.min(firstFailed.get(event.pk) ?? Number.POSITIVE_INFINITY, event.sequence));
+          firstFailed.set(
+            event.pk,
+            Math.min(firstFailed.get(event.pk) ?? Number.POSITIVE_INFINITY, event.sequence),
+          );
         }
         this.ports.telemetry.count('PublishFailures', retry.length);
         this.ports.telemetry.warn('PutEvents entries still failing after retries; records will be retried', {
@@ -270,27 +287,44 @@ export class Relay {
    * its previous one is confirmed. Returns the first sequence that could not be
    * sent, per aggregate.
    */
-  private async publishToFifoQueue(queueUrl: string, events: Map<string, StoredOutboxEvent[]>): Promise<Map<string, number>> {
-    const groups = [...events].filter(([, list]) => list.length > 0).map(([key, list]) => ({ key, pending: [...list], attempts: 0 }));
+  private async publishToFifoQueue(
+    queueUrl: string,
+    events: Map<string, StoredOutboxEvent[]>,
+  ): Promise<Map<string, number>> {
+    const groups = [...events]
+      .filter(([, list]) => list.length > 0)
+      .map(([key, list]) => ({ key, pending: [...list], attempts: 0 }));
     const firstFailed = new Map<string, number>();
+    const lastErrors = new Set<string>();
     const inFlight = new Set<number>();
-    const sizeOf = (e: StoredOutboxEvent) => utf8Bytes(e.json) + SQS_ENTRY_OVERHEAD;
+    // The overhead is a packing margin only: capped, so that an event EventBridge accepts (its body is then
+    // under the SQS limit) still fits a batch on its own instead of never being picked, and so never sent.
+    const sizeOf = (e: StoredOutboxEvent) =>
+      Math.min(utf8Bytes(e.json) + SQS_ENTRY_OVERHEAD, LIMITS.sqsBatchBytes);
     const limits = { maxEntries: LIMITS.sqsBatchEntries, maxBytes: LIMITS.sqsBatchBytes };
     let start = 0;
     const running = new Set<Promise<void>>();
 
     const launch = (): boolean => {
-      const available = groups.map((group, index) => ({ key: group.key, pending: inFlight.has(index) ? [] : group.pending }));
+      const available = groups.map((group, index) => ({
+        key: group.key,
+        pending: inFlight.has(index) ? [] : group.pending,
+      }));
       const batch = nextFifoBatch(available, sizeOf, limits, start);
       if (batch.length === 0) return false;
       start = ((batch.at(-1)?.groupIndex ?? 0) + 1) % groups.length;
       for (const { groupIndex } of batch) inFlight.add(groupIndex);
       const call = (async () => {
         const failures = await this.callBatch(
-          () => this.ports.queues.sendBatch(queueUrl, batch.map((entry) => entry.item)),
+          () =>
+            this.ports.queues.sendBatch(
+              queueUrl,
+              batch.map((entry) => entry.item),
+            ),
           batch.length,
         );
         const failedIndexes = new Set(failures.map((f) => f.index));
+        for (const failure of failures) lastErrors.add(`${failure.code}: ${failure.message}`.slice(0, 200));
         let maxAttempt = 0;
         batch.forEach(({ groupIndex }, index) => {
           const group = groups[groupIndex];
@@ -311,7 +345,8 @@ export class Relay {
             this.ports.telemetry.count('EntriesRetried', 1);
           }
         });
-        if (maxAttempt > 0) await this.sleep(backoffDelay(maxAttempt, this.baseDelayMs, this.maxDelayMs, this.random));
+        if (maxAttempt > 0)
+          await this.sleep(backoffDelay(maxAttempt, this.baseDelayMs, this.maxDelayMs, this.random));
         for (const { groupIndex } of batch) inFlight.delete(groupIndex);
       })();
       running.add(call);
@@ -327,10 +362,14 @@ export class Relay {
       await Promise.race(running);
     }
     if (firstFailed.size > 0) {
-      this.ports.telemetry.warn('SendMessageBatch entries still failing after retries; records will be retried', {
-        queueUrl,
-        aggregates: firstFailed.size,
-      });
+      this.ports.telemetry.warn(
+        'SendMessageBatch entries still failing after retries; records will be retried',
+        {
+          queueUrl,
+          aggregates: firstFailed.size,
+          errors: [...lastErrors].slice(0, 5),
+        },
+      );
     }
     return firstFailed;
   }
@@ -367,7 +406,11 @@ export function decodeRecord(record: DynamoDBRecord): Link {
     return {
       kind: 'poison',
       sequence: sequence ?? 0,
-      message: { reason: 'MalformedOutboxItem', error: 'stream record has no NewImage (is the stream view NEW_IMAGE?)', ...base },
+      message: {
+        reason: 'MalformedOutboxItem',
+        error: 'stream record has no NewImage (is the stream view NEW_IMAGE?)',
+        ...base,
+      },
     };
   }
   let plain: Record<string, unknown>;
@@ -377,13 +420,21 @@ export function decodeRecord(record: DynamoDBRecord): Link {
     return {
       kind: 'poison',
       sequence: sequence ?? 0,
-      message: { reason: 'MalformedOutboxItem', error: `NewImage cannot be unmarshalled: ${(error as Error).message}`, ...base },
+      message: {
+        reason: 'MalformedOutboxItem',
+        error: `NewImage cannot be unmarshalled: ${(error as Error).message}`,
+        ...base,
+      },
     };
   }
   return decodeItem(plain, aggregateKey, base);
 }
 
-function decodeItem(item: Record<string, unknown>, expectedKey: string | undefined, base?: Partial<RelayFailureMessage>): Link {
+function decodeItem(
+  item: Record<string, unknown>,
+  expectedKey: string | undefined,
+  base?: Partial<RelayFailureMessage>,
+): Link {
   const sequence = sequenceFromSk(typeof item.sk === 'string' ? item.sk : undefined) ?? 0;
   try {
     const event = fromOutboxItem(item);
@@ -428,7 +479,11 @@ function sequenceFromSk(sk: string | undefined): number | undefined {
   return Number.isSafeInteger(value) && value > 0 ? value : undefined;
 }
 
-async function mapWithConcurrency<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+async function mapWithConcurrency<T>(
+  items: T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
     while (next < items.length) {
@@ -440,6 +495,7 @@ async function mapWithConcurrency<T>(items: T[], limit: number, fn: (item: T) =>
 }
 
 function positiveInt(field: string, value: number): number {
-  if (!Number.isInteger(value) || value < 1) throw new ValidationError(field, 'must be a positive integer', value);
+  if (!Number.isInteger(value) || value < 1)
+    throw new ValidationError(field, 'must be a positive integer', value);
   return value;
 }

@@ -3,11 +3,28 @@
 // invocations arrive as messages, one at a time. Plain JavaScript on purpose:
 // it loads the esbuild bundle that `cdk synth` produced, with no TypeScript loader.
 import { randomUUID } from 'node:crypto';
+import dns from 'node:dns';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 
 const { modulePath, exportName, functionName, functionArn, memorySize, timeoutMs } = workerData;
+// The stack sets NODE_OPTIONS=--enable-source-maps; a worker does not read NODE_OPTIONS, so apply it here.
+if (process.env.NODE_OPTIONS?.includes('--enable-source-maps')) process.setSourceMapsEnabled(true);
+
+// The SQS client sends each request to the host of its QueueUrl unless an endpoint is set in
+// code; locally the endpoint comes from AWS_ENDPOINT_URL_SQS and queue URLs look like
+// http://sqs.<region>.localhost:<port>/. Resolve *.localhost to loopback, as RFC 6761 says
+// it should be (glibc does not), so the unmodified handler reaches the emulator.
+const lookup = dns.lookup;
+dns.lookup = function lookupLocalhost(hostname, options, callback) {
+  return lookup.call(
+    this,
+    typeof hostname === 'string' && hostname.endsWith('.localhost') ? '127.0.0.1' : hostname,
+    options,
+    callback,
+  );
+};
 
 const started = performance.now();
 let handler;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -16,27 +16,27 @@ export interface SynthesizedStack {
 }
 
 const STACK_NAME = 'OutboxPipeline';
-const SOURCES = ['lib', 'functions', 'bin', 'package-lock.json', 'cdk.json'];
+const SOURCES = ['lib', 'functions', 'bin', 'package-lock.json', 'cdk.json', 'local/template/synth.ts'];
+const STALE_AFTER_MS = 60 * 60 * 1000;
 
 /**
  * Synthesizes the same stack that deploys (same constructs, same esbuild
- * bundles) into `outdir`, or reuses the last synth when no source changed.
- * The local runtime reads everything it runs from this output.
+ * bundles), or reuses the synth of identical sources. The local runtime reads
+ * everything it runs from this output.
+ *
+ * Each synth lands in `<root>/<sources fingerprint>/`, written to a temporary
+ * folder and renamed into place, so a test run and `npm start` at the same time
+ * never read a half-written or replaced bundle.
  */
 export async function synthesizeStack(
-  options: { outdir?: string; force?: boolean } = {},
+  options: { root?: string; force?: boolean } = {},
 ): Promise<SynthesizedStack> {
   const started = Date.now();
-  const assemblyDir = options.outdir ?? join(PROJECT_ROOT, '.local', 'cdk.out');
-  const templatePath = join(assemblyDir, `${STACK_NAME}.template.json`);
-  const fingerprintPath = join(assemblyDir, '.sources-fingerprint');
+  const root = options.root ?? join(PROJECT_ROOT, '.local', 'synth');
   const fingerprint = sourcesFingerprint();
-  if (
-    !options.force &&
-    existsSync(templatePath) &&
-    existsSync(fingerprintPath) &&
-    readFileSync(fingerprintPath, 'utf8') === fingerprint
-  ) {
+  const assemblyDir = join(root, fingerprint.slice(0, 16));
+  const templatePath = join(assemblyDir, `${STACK_NAME}.template.json`);
+  if (!options.force && existsSync(templatePath)) {
     return {
       template: JSON.parse(readFileSync(templatePath, 'utf8')),
       assemblyDir,
@@ -44,13 +44,23 @@ export async function synthesizeStack(
       durationMs: Date.now() - started,
     };
   }
+  mkdirSync(root, { recursive: true });
+  const scratch = join(root, `tmp-${process.pid}-${Date.now().toString(36)}`);
   // Imported lazily: aws-cdk-lib takes a second to load and a cached run never needs it.
   const { App, RemovalPolicy } = await import('aws-cdk-lib');
   const { OutboxPipelineStack } = await import('../../lib/outbox-pipeline-stack');
-  const app = new App({ outdir: assemblyDir });
+  // The CLI sets this context; in-process synth must ask for it to get `aws:asset:path` on functions.
+  const app = new App({ outdir: scratch, context: { 'aws:cdk:enable-asset-metadata': true } });
   new OutboxPipelineStack(app, STACK_NAME, { removalPolicy: RemovalPolicy.DESTROY });
   app.synth();
-  writeFileSync(fingerprintPath, fingerprint);
+  if (options.force) rmSync(assemblyDir, { recursive: true, force: true });
+  try {
+    renameSync(scratch, assemblyDir);
+  } catch {
+    // Another process finished the same synth first; its output is identical.
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  removeStale(root, assemblyDir);
   return {
     template: JSON.parse(readFileSync(templatePath, 'utf8')),
     assemblyDir,
@@ -74,4 +84,18 @@ export function sourcesFingerprint(): string {
   };
   for (const source of SOURCES) visit(join(PROJECT_ROOT, source));
   return hash.digest('hex');
+}
+
+/** Drops synths of older sources that nobody has touched for an hour. */
+function removeStale(root: string, keep: string): void {
+  for (const entry of readdirSync(root)) {
+    const path = join(root, entry);
+    if (path === keep) continue;
+    try {
+      if (Date.now() - statSync(path).mtimeMs > STALE_AFTER_MS)
+        rmSync(path, { recursive: true, force: true });
+    } catch {
+      // Being removed by another process: fine.
+    }
+  }
 }

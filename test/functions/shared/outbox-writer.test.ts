@@ -176,11 +176,9 @@ describe('OutboxWriter.load', () => {
   beforeEach(() => ddb.reset());
 
   it('returns the version and state with a consistent read', async () => {
-    ddb
-      .on(GetItemCommand)
-      .resolves({
-        Item: marshall({ pk: 'Order#o-1', sk: 'STATE', version: 3, state: { status: 'PLACED' } }),
-      });
+    ddb.on(GetItemCommand).resolves({
+      Item: marshall({ pk: 'Order#o-1', sk: 'STATE', version: 3, state: { status: 'PLACED' } }),
+    });
     await expect(writer().load('Order', 'o-1')).resolves.toEqual({ version: 3, state: { status: 'PLACED' } });
     expect(ddb.commandCalls(GetItemCommand)[0]?.args[0].input.ConsistentRead).toBe(true);
   });

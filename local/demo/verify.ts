@@ -1,0 +1,231 @@
+import { type AttributeValue, BatchGetItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { compileEventPattern } from '../eventbridge/event-pattern';
+import type { LocalPipeline } from '../runtime';
+import { type DeliveryTracker, percentile } from './delivery-tracker';
+import type { WorkloadResult } from './workload';
+
+/** Per-consumer outcome. */
+export interface ConsumerReport {
+  readonly functionId: string;
+  readonly ordered: boolean;
+  readonly expected: number;
+  readonly delivered: number;
+  readonly missing: number;
+  readonly unexpected: number;
+  readonly duplicatesSuppressed: number;
+  readonly orderViolations: number;
+  readonly latencyMs: { p50: number; p95: number; p99: number };
+}
+
+/** The demo's report: what was committed, relayed and delivered, and whether the guarantees held. */
+export interface PipelineReport {
+  readonly committed: number;
+  readonly aggregates: number;
+  readonly conflictsRejected: number;
+  readonly domainRejections: number;
+  readonly relayedToBus: number;
+  readonly ghosts: number;
+  readonly consumers: ConsumerReport[];
+  readonly deadLetterQueues: Record<string, number>;
+  readonly effectMismatches: number;
+  readonly streamFaults: { reorderedBatches: number; duplicatedRecords: number };
+  readonly latencyMs: { p50: number; p95: number; p99: number };
+  readonly throughputPerSecond: number;
+  readonly durationMs: number;
+  readonly problems: string[];
+  readonly ok: boolean;
+}
+
+/**
+ * Checks the run against the guarantees: every committed event reached every
+ * consumer that should get it (FIFO consumers: all; rule consumers: what their
+ * rule matches) and nothing else did; nothing uncommitted was published; order
+ * held per aggregate; each effect happened once (read models agree with the
+ * aggregates' versions); dead-letter queues are empty.
+ */
+export async function verifyRun(
+  pipeline: LocalPipeline,
+  workload: WorkloadResult,
+  tracker: DeliveryTracker,
+): Promise<PipelineReport> {
+  const problems: string[] = [];
+  const committedIds = new Set(workload.committed.keys());
+  const busName = pipeline.topology.eventBuses[0]?.name;
+  const archived = busName ? pipeline.eventBus.archive(busName) : [];
+  const archivedIds = new Set(archived.map((a) => (a.event.detail as { id?: string })?.id ?? ''));
+
+  const queueOfMapping = new Map(
+    pipeline.sqsMappings.map(({ spec }) => [
+      spec.functionLogicalId,
+      spec.source.kind === 'sqs' ? spec.source.queueLogicalId : '',
+    ]),
+  );
+  const fifoQueueIds = new Set(pipeline.queues.filter((q) => q.fifo).map((q) => q.logicalId));
+  const consumers: ConsumerReport[] = [];
+  let ghosts = [...archivedIds].filter((id) => !committedIds.has(id)).length;
+  const allLatencies: number[] = [];
+
+  for (const [functionId, queueId] of queueOfMapping) {
+    let expected: Set<string>;
+    const ordered = fifoQueueIds.has(queueId);
+    if (ordered) {
+      expected = committedIds;
+    } else {
+      const rules = pipeline.topology.rules.filter((r) =>
+        r.targets.some((t) => t.queueLogicalId === queueId),
+      );
+      const matchers = rules.map((r) => compileEventPattern(r.eventPattern));
+      expected = new Set(
+        archived
+          .filter((a) => matchers.some((m) => m(a.event)))
+          .map((a) => (a.event.detail as { id: string }).id),
+      );
+    }
+    const deliveries = tracker.consumers.get(functionId);
+    const processed = new Set(deliveries?.processed.keys() ?? []);
+    const missing = [...expected].filter((id) => !processed.has(id)).length;
+    const unexpected = [...processed].filter((id) => !expected.has(id)).length;
+    ghosts += [...processed].filter((id) => !committedIds.has(id)).length;
+    const latencies = deliveries?.latenciesMs ?? [];
+    allLatencies.push(...latencies);
+    if (missing > 0) problems.push(`${functionId}: ${missing} committed events never processed`);
+    if (unexpected > 0)
+      problems.push(`${functionId}: ${unexpected} events processed that it should not have received`);
+    if ((deliveries?.orderViolations ?? 0) > 0)
+      problems.push(`${functionId}: ${deliveries?.orderViolations} per-aggregate order violations`);
+    consumers.push({
+      functionId,
+      ordered,
+      expected: expected.size,
+      delivered: processed.size,
+      missing,
+      unexpected,
+      duplicatesSuppressed: deliveries?.duplicateDeliveries ?? 0,
+      orderViolations: ordered ? (deliveries?.orderViolations ?? 0) : 0,
+      latencyMs: {
+        p50: percentile(latencies, 50),
+        p95: percentile(latencies, 95),
+        p99: percentile(latencies, 99),
+      },
+    });
+  }
+  if (ghosts > 0) problems.push(`${ghosts} ghost events (published but never committed)`);
+  const missingOnBus = [...committedIds].filter((id) => !archivedIds.has(id)).length;
+  if (missingOnBus > 0) problems.push(`${missingOnBus} committed events never reached the event bus`);
+
+  const deadLetterQueues = await dlqDepths(pipeline);
+  for (const [name, depth] of Object.entries(deadLetterQueues))
+    if (depth > 0) problems.push(`${name} holds ${depth} messages`);
+
+  const effectMismatches = await checkEffects(pipeline, workload);
+  if (effectMismatches > 0)
+    problems.push(
+      `${effectMismatches} read-model entries disagree with their aggregate (an effect lost or applied twice)`,
+    );
+
+  const lastDelivery = Math.max(0, ...[...tracker.consumers.values()].map((c) => c.lastProcessedAt));
+  const durationMs = Math.max(1, lastDelivery - workload.firstCommitAt);
+  return {
+    committed: committedIds.size,
+    aggregates: new Set([...workload.committed.values()].map((c) => c.aggregate)).size,
+    conflictsRejected: workload.conflicts,
+    domainRejections: workload.rejected,
+    relayedToBus: archivedIds.size,
+    ghosts,
+    consumers,
+    deadLetterQueues,
+    effectMismatches,
+    streamFaults: { ...pipeline.streamFaultStats },
+    latencyMs: {
+      p50: percentile(allLatencies, 50),
+      p95: percentile(allLatencies, 95),
+      p99: percentile(allLatencies, 99),
+    },
+    throughputPerSecond: (committedIds.size * 1000) / durationMs,
+    durationMs,
+    problems: [...workload.errors.map((e) => `command failed: ${e}`), ...problems],
+    ok: problems.length === 0 && workload.errors.length === 0,
+  };
+}
+
+/** Depth (visible + in flight) of every queue that is a dead-letter or failure destination in the stack. */
+export async function dlqDepths(pipeline: LocalPipeline): Promise<Record<string, number>> {
+  const topology = pipeline.topology;
+  const dlqIds = new Set<string>([
+    ...topology.queues.flatMap((q) => (q.deadLetterQueueLogicalId ? [q.deadLetterQueueLogicalId] : [])),
+    ...topology.rules.flatMap((r) =>
+      r.targets.flatMap((t) => (t.deadLetterQueueLogicalId ? [t.deadLetterQueueLogicalId] : [])),
+    ),
+    ...topology.mappings.flatMap((m) => (m.onFailureQueueLogicalId ? [m.onFailureQueueLogicalId] : [])),
+  ]);
+  const sqs = new SQSClient({ ...pipeline.clientConfig, endpoint: pipeline.endpoints.sqs });
+  try {
+    const depths: Record<string, number> = {};
+    for (const queue of pipeline.queues.filter((q) => dlqIds.has(q.logicalId))) {
+      const { Attributes } = await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: queue.url,
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+        }),
+      );
+      depths[queue.name] =
+        Number(Attributes?.ApproximateNumberOfMessages ?? 0) +
+        Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+    }
+    return depths;
+  } finally {
+    sqs.destroy();
+  }
+}
+
+/**
+ * Effects of the example consumers, read back from the table: the order view's
+ * lastSequence and the activity counter must both equal the order's version.
+ * A lost effect leaves them lower, a doubled one leaves the counter higher.
+ */
+async function checkEffects(pipeline: LocalPipeline, workload: WorkloadResult): Promise<number> {
+  const table = pipeline.tables.find((t) => t.streamArn);
+  if (!table) return 0;
+  const versions = new Map<string, number>();
+  for (const { aggregate, sequence } of workload.committed.values())
+    versions.set(aggregate, Math.max(versions.get(aggregate) ?? 0, sequence));
+  const dynamodb = new DynamoDBClient({ ...pipeline.clientConfig, endpoint: pipeline.endpoints.dynamodb });
+  let mismatches = 0;
+  try {
+    const aggregates = [...versions.keys()];
+    for (let i = 0; i < aggregates.length; i += 50) {
+      const slice = aggregates.slice(i, i + 50);
+      const keys = slice.flatMap((aggregate) => [
+        { pk: { S: aggregate }, sk: { S: 'STATE' } },
+        { pk: { S: `VIEW#order-projection#${aggregate}` }, sk: { S: 'VIEW' } },
+        { pk: { S: `VIEW#order-activity#${aggregate}` }, sk: { S: 'VIEW' } },
+      ]);
+      const items = new Map<string, Record<string, unknown>>();
+      let request:
+        | Record<string, { Keys: Record<string, AttributeValue>[]; ConsistentRead: boolean }>
+        | undefined = {
+        [table.name]: { Keys: keys, ConsistentRead: true },
+      };
+      while (request && Object.keys(request).length > 0) {
+        const response = await dynamodb.send(new BatchGetItemCommand({ RequestItems: request }));
+        for (const item of response.Responses?.[table.name] ?? []) {
+          const plain = unmarshall(item);
+          items.set(`${plain.pk}|${plain.sk}`, plain);
+        }
+        request = response.UnprocessedKeys as typeof request;
+      }
+      for (const aggregate of slice) {
+        const version = Number(items.get(`${aggregate}|STATE`)?.version ?? -1);
+        const view = items.get(`VIEW#order-projection#${aggregate}|VIEW`);
+        const activity = items.get(`VIEW#order-activity#${aggregate}|VIEW`);
+        if (Number(view?.lastSequence ?? 0) !== version) mismatches++;
+        if (Number(activity?.eventCount ?? 0) !== version) mismatches++;
+      }
+    }
+  } finally {
+    dynamodb.destroy();
+  }
+  return mismatches;
+}

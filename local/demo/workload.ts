@@ -1,0 +1,161 @@
+import { seededRandom } from '../faults';
+
+/** One HTTP command of the demo workload, against the producer's Function URL. */
+export interface Command {
+  readonly orderId: string;
+  readonly method: 'POST';
+  readonly path: string;
+  readonly body?: unknown;
+}
+
+/** Result of running the workload. */
+export interface WorkloadResult {
+  /** Event ids the producer reported as committed, with their aggregate key and sequence. */
+  readonly committed: Map<string, { aggregate: string; sequence: number; type: string }>;
+  /** Commands refused because another command won the race (409 version conflicts). */
+  readonly conflicts: number;
+  /** Commands refused by the domain (e.g. confirming a cancelled order). */
+  readonly rejected: number;
+  /** Commands that failed for any other reason (should be 0). */
+  readonly errors: string[];
+  readonly firstCommitAt: number;
+  readonly lastCommitAt: number;
+}
+
+/** Shape of a workload. */
+export interface WorkloadOptions {
+  /** Approximate number of events to commit. */
+  readonly events: number;
+  readonly aggregates: number;
+  /** Share of orders that get two racing commands (one must lose). @default 0.1 */
+  readonly conflictRate?: number;
+  /** Commands in flight at once. @default 16 */
+  readonly concurrency?: number;
+  readonly seed?: number;
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+/**
+ * Runs a seeded order workload through the producer's Function URL: every order
+ * is placed, gains a few items, and is confirmed or cancelled; some orders get two
+ * racing commands so that optimistic concurrency rejects one of them. Commands of
+ * one order run in sequence; orders run concurrently.
+ */
+export async function runWorkload(baseUrl: string, options: WorkloadOptions): Promise<WorkloadResult> {
+  if (!Number.isInteger(options.events) || options.events < 1)
+    throw new RangeError(`events must be a positive integer (given ${options.events})`);
+  if (
+    !Number.isInteger(options.aggregates) ||
+    options.aggregates < 1 ||
+    options.aggregates > options.events
+  ) {
+    throw new RangeError(`aggregates must be between 1 and events (given ${options.aggregates})`);
+  }
+  const random = seededRandom(options.seed ?? 7);
+  const conflictRate = options.conflictRate ?? 0.1;
+  const perOrder = Math.max(2, Math.round(options.events / options.aggregates));
+  const runId = Date.now().toString(36);
+  const plans = Array.from({ length: options.aggregates }, (_, i) => ({
+    orderId: `o-${runId}-${i}`,
+    items: Math.max(0, perOrder - 2),
+    cancel: random() < 0.25,
+    race: random() < conflictRate,
+  }));
+  const total = plans.reduce((n, p) => n + p.items + 2 + (p.race ? 1 : 0), 0);
+  const result: WorkloadResult = {
+    committed: new Map(),
+    conflicts: 0,
+    rejected: 0,
+    errors: [],
+    firstCommitAt: 0,
+    lastCommitAt: 0,
+  };
+  let done = 0;
+
+  const send = async (command: Command): Promise<void> => {
+    const response = await fetch(new URL(command.path, baseUrl), {
+      method: command.method,
+      headers: { 'content-type': 'application/json', 'x-correlation-id': `demo-${command.orderId}` },
+      body: command.body === undefined ? undefined : JSON.stringify(command.body),
+    });
+    const body = (await response.json().catch(() => ({}))) as {
+      eventIds?: string[];
+      version?: number;
+      error?: string;
+      message?: string;
+    };
+    done++;
+    options.onProgress?.(done, total);
+    if (response.status === 201 && body.eventIds && body.version !== undefined) {
+      const now = Date.now();
+      if (!result.firstCommitAt) (result as { firstCommitAt: number }).firstCommitAt = now;
+      (result as { lastCommitAt: number }).lastCommitAt = now;
+      body.eventIds.forEach((id, i, all) => {
+        result.committed.set(id, {
+          aggregate: `Order#${command.orderId}`,
+          sequence: (body.version as number) - all.length + i + 1,
+          type: command.path,
+        });
+      });
+    } else if (response.status === 409 && body.error === 'ConcurrencyConflict') {
+      (result as { conflicts: number }).conflicts++;
+    } else if (response.status === 409 || response.status === 503) {
+      (result as { rejected: number }).rejected++;
+    } else {
+      result.errors.push(`${command.method} ${command.path} → ${response.status} ${body.message ?? ''}`);
+    }
+  };
+
+  const runOrder = async (plan: (typeof plans)[number]) => {
+    await send({
+      orderId: plan.orderId,
+      method: 'POST',
+      path: '/orders',
+      body: {
+        orderId: plan.orderId,
+        customerId: `c-${plan.orderId.length % 50}`,
+        lines: [{ sku: 'SKU-1', quantity: 1, unitPrice: 1000 }],
+      },
+    });
+    for (let i = 0; i < plan.items; i++) {
+      await send({
+        orderId: plan.orderId,
+        method: 'POST',
+        path: `/orders/${plan.orderId}/items`,
+        body: { sku: `SKU-${i + 2}`, quantity: 1 + (i % 3), unitPrice: 250 },
+      });
+    }
+    const finish: Command = plan.cancel
+      ? {
+          orderId: plan.orderId,
+          method: 'POST',
+          path: `/orders/${plan.orderId}/cancel`,
+          body: { reason: 'customer request' },
+        }
+      : { orderId: plan.orderId, method: 'POST', path: `/orders/${plan.orderId}/confirm` };
+    if (plan.race) {
+      // Two commands that read the same version: the version condition lets exactly one commit.
+      await Promise.all([
+        send(finish),
+        send({
+          orderId: plan.orderId,
+          method: 'POST',
+          path: `/orders/${plan.orderId}/cancel`,
+          body: { reason: 'race' },
+        }),
+      ]);
+    } else {
+      await send(finish);
+    }
+  };
+
+  let next = 0;
+  const workers = Array.from({ length: Math.min(options.concurrency ?? 16, plans.length) }, async () => {
+    while (next < plans.length) {
+      const plan = plans[next++];
+      if (plan) await runOrder(plan);
+    }
+  });
+  await Promise.all(workers);
+  return result;
+}

@@ -16,6 +16,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { createServer, Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
@@ -131,7 +132,9 @@ async function startOnPort(port: number, options: DynamoDbLocalOptions): Promise
   const startedAt = performance.now();
   const output: string[] = [];
   let version: string | undefined;
-  const child = spawn('java', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // DynamoDB Local writes dynamodb-local-metadata.json into its working directory even with
+  // -disableTelemetry; run it in the temp dir so it never lands in the user's checkout.
+  const child = spawn('java', args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: tmpdir() });
   let spawnError: NodeJS.ErrnoException | undefined;
   let reportBindFailure: () => void = () => {};
   // On a bind failure the JVM prints the exception but keeps running, so it has to be spotted in its output.

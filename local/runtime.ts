@@ -256,7 +256,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
           maximumBatchingWindowInSeconds: spec.maximumBatchingWindowInSeconds,
           reportBatchItemFailures: spec.reportBatchItemFailures,
           filter: spec.filters.length > 0 ? compileFilterCriteria(spec.filters, 'sqs') : undefined,
-          maximumConcurrency: spec.maximumConcurrency,
+          // Without a ScalingConfig Lambda scales pollers on its own; locally, one batch per execution environment.
+          maximumConcurrency: spec.maximumConcurrency ?? Math.max(2, options.functionConcurrency ?? 2),
           awsRegion: LOCAL_REGION,
         });
         sqsMappings.push({ spec, mapping });

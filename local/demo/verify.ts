@@ -195,8 +195,9 @@ async function checkEffects(pipeline: LocalPipeline, workload: WorkloadResult): 
   let mismatches = 0;
   try {
     const aggregates = [...versions.keys()];
-    for (let i = 0; i < aggregates.length; i += 50) {
-      const slice = aggregates.slice(i, i + 50);
+    for (let i = 0; i < aggregates.length; i += 33) {
+      // Three keys per aggregate; BatchGetItem takes at most 100.
+      const slice = aggregates.slice(i, i + 33);
       const keys = slice.flatMap((aggregate) => [
         { pk: { S: aggregate }, sk: { S: 'STATE' } },
         { pk: { S: `VIEW#order-projection#${aggregate}` }, sk: { S: 'VIEW' } },

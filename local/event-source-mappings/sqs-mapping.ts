@@ -15,8 +15,10 @@
  *   message from the queue". https://docs.aws.amazon.com/lambda/latest/dg/invocation-eventfiltering.html
  * - Dead-lettering is the queue's job (its RedrivePolicy), not the mapping's.
  *
- * FIFO queues get one batch in flight per mapping, so a group is never processed
- * concurrently or out of order whatever the visibility timeout. fauxqs returns at
+ * FIFO queues use the same pool of concurrent batches: the queue never hands out a
+ * message of a group that has one in flight, so a group is never processed
+ * concurrently or out of order (as on AWS, provided a batch finishes within the
+ * visibility timeout, which the stack sets to 6x the function timeout). fauxqs returns at
  * most one message per group per receive, so local FIFO batches hold at most one
  * message per group (AWS batches can hold several, in order). Not emulated: the
  * 6 MB payload cap and poller scaling (MaximumConcurrency is a fixed pool here).
@@ -63,8 +65,10 @@ export interface SqsMappingOptions {
    */
   readonly filter?: (record: SQSRecord) => boolean;
   /**
-   * Batches in flight at once on a standard queue (2–1000, as ScalingConfig allows).
-   * FIFO queues always use one.
+   * Batches in flight at once (2–1000, as ScalingConfig allows). On a FIFO queue this
+   * keeps order because the queue itself never hands out a message of a group that
+   * has one in flight, so concurrent batches always hold different groups: the same
+   * way Lambda scales FIFO pollers by active message groups.
    * @default 2
    */
   readonly maximumConcurrency?: number;
@@ -172,7 +176,7 @@ export class SqsMapping {
     this.batchingWindowMs = window * 1000;
     const concurrency = options.maximumConcurrency ?? 2;
     assertIntegerInRange('maximumConcurrency', concurrency, 2, 1000);
-    this.concurrency = this.fifo ? 1 : concurrency;
+    this.concurrency = concurrency;
     this.pollIntervalMs = options.pollIntervalMs ?? 100;
     if (!(this.pollIntervalMs > 0)) {
       throw new MappingConfigError('pollIntervalMs', 'must be greater than 0', options.pollIntervalMs);

@@ -40,6 +40,7 @@
  *   1,000-level JSON nesting limit, pagination of ListRules.
  */
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { type MessageAttributeValue, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { EngineError } from '../engines/errors';
@@ -372,7 +373,8 @@ class LocalEventBridge implements EventBusEmulator {
   private readonly stopTimeoutMs: number;
   private readonly acceptEventsForUnknownBus: boolean;
   /** Aborted by `stop()` once the drain time is over: ends retry sleeps and in-flight sends. */
-  private readonly abandon = new AbortController();
+  // One signal is shared by every in-flight delivery (one listener each), so lift Node's default cap of 10.
+  private readonly abandon = withListenerCap(new AbortController());
   private readonly idleWaiters = new Set<() => void>();
   private readonly counts: MutableCounters = {
     requests: 0,
@@ -1043,4 +1045,9 @@ function errorMessage(error: unknown): string {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function withListenerCap(controller: AbortController): AbortController {
+  setMaxListeners(10_000, controller.signal);
+  return controller;
 }

@@ -16,6 +16,9 @@ import { LOCAL_ACCOUNT, LOCAL_REGION, type LocalResource, resolveValue } from '.
 import { PROJECT_ROOT, synthesizeStack } from './template/synth';
 import { type MappingSpec, readTopology, type Topology } from './template/topology';
 
+/** Where `npm start -- --keep` records the running pipeline's endpoints and outputs for other tools. */
+export const LOCAL_STATE_FILE = join(PROJECT_ROOT, '.local', 'pipeline.json');
+
 /** Options of {@link startLocalPipeline}. */
 export interface LocalPipelineOptions {
   /** Re-synthesize even if no source changed. @default false */

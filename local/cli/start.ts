@@ -1,11 +1,11 @@
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { DeliveryTracker } from '../demo/delivery-tracker';
 import { type PipelineReport, verifyRun } from '../demo/verify';
 import { runWorkload } from '../demo/workload';
-import { type LocalPipeline, startLocalPipeline } from '../runtime';
+import { LOCAL_STATE_FILE, type LocalPipeline, startLocalPipeline } from '../runtime';
 
 const HELP = `Usage: npm start -- [options]
 
@@ -163,6 +163,8 @@ async function main(): Promise<number> {
     writeFileSync(options.json, `${JSON.stringify({ machine: machine(), options, report }, null, 2)}\n`);
 
   if (options.keep) {
+    writeFileSync(LOCAL_STATE_FILE, `${JSON.stringify(localState(pipeline), null, 2)}\n`);
+    process.once('exit', () => rmSync(LOCAL_STATE_FILE, { force: true }));
     printEndpoints(pipeline);
     await new Promise(() => {});
   }
@@ -223,6 +225,21 @@ function printEndpoints(pipeline: LocalPipeline): void {
       'Press Ctrl-C to stop.',
     ].join('\n'),
   );
+}
+
+/**
+ * What `npm run outbox -- --local` reads to find the running local pipeline:
+ * endpoints, region and the stack outputs resolved to local names.
+ */
+function localState(pipeline: LocalPipeline) {
+  return {
+    pid: process.pid,
+    startedAt: new Date().toISOString(),
+    region: pipeline.clientConfig.region,
+    endpoints: pipeline.endpoints,
+    functionUrls: Object.fromEntries(pipeline.functionUrls),
+    outputs: pipeline.outputs,
+  };
 }
 
 function machine() {

@@ -119,7 +119,7 @@ export async function verifyRun(
   for (const [name, depth] of Object.entries(deadLetterQueues))
     if (depth > 0) problems.push(`${name} holds ${depth} messages`);
 
-  const effectMismatches = await checkEffects(pipeline, workload);
+  const effectMismatches = await readModelMismatches(pipeline, committedVersions(workload));
   if (effectMismatches > 0)
     problems.push(
       `${effectMismatches} read-model entries disagree with their aggregate (an effect lost or applied twice)`,
@@ -180,17 +180,21 @@ export async function dlqDepths(pipeline: LocalPipeline): Promise<Record<string,
   }
 }
 
+/** Highest committed sequence per aggregate key. */
+export function committedVersions(workload: Pick<WorkloadResult, 'committed'>): Map<string, number> {
+  const versions = new Map<string, number>();
+  for (const { aggregate, sequence } of workload.committed.values()) versions.set(aggregate, Math.max(versions.get(aggregate) ?? 0, sequence));
+  return versions;
+}
+
 /**
  * Effects of the example consumers, read back from the table: the order view's
  * lastSequence and the activity counter must both equal the order's version.
  * A lost effect leaves them lower, a doubled one leaves the counter higher.
  */
-async function checkEffects(pipeline: LocalPipeline, workload: WorkloadResult): Promise<number> {
+export async function readModelMismatches(pipeline: LocalPipeline, versions: ReadonlyMap<string, number>): Promise<number> {
   const table = pipeline.tables.find((t) => t.streamArn);
   if (!table) return 0;
-  const versions = new Map<string, number>();
-  for (const { aggregate, sequence } of workload.committed.values())
-    versions.set(aggregate, Math.max(versions.get(aggregate) ?? 0, sequence));
   const dynamodb = new DynamoDBClient({ ...pipeline.clientConfig, endpoint: pipeline.endpoints.dynamodb });
   let mismatches = 0;
   try {

@@ -1,0 +1,184 @@
+import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newEventId } from '../../functions/shared/envelope';
+import { ConcurrencyConflictError } from '../../functions/shared/errors';
+import { OutboxWriter } from '../../functions/shared/outbox-writer';
+import { DeliveryTracker } from '../../local/demo/delivery-tracker';
+import { committedVersions, readModelMismatches } from '../../local/demo/verify';
+import { runWorkload, type WorkloadResult } from '../../local/demo/workload';
+import { type LocalPipeline, startLocalPipeline } from '../../local/runtime';
+
+/**
+ * The whole deployable pipeline on the local runtime: the producer behind its
+ * Function URL, the real stream, the relay bundle, the EventBridge emulator, the
+ * FIFO queue and both consumer bundles, with reordered and duplicated stream
+ * batches injected.
+ */
+describe('the local pipeline end to end', () => {
+  const tracker = new DeliveryTracker();
+  let pipeline: LocalPipeline;
+  let dynamodb: DynamoDBClient;
+  let sqs: SQSClient;
+  let workload: WorkloadResult;
+  let writer: OutboxWriter;
+  const poison = { aggregate: 'Order#poison-1', ids: [] as string[] };
+  const cancelled = { id: '' };
+
+  beforeAll(async () => {
+    pipeline = await startLocalPipeline({
+      streamFaults: { reorderRate: 0.5, duplicateRate: 0.1, seed: 11 },
+      observe: tracker.observe,
+      logDir: undefined,
+    });
+    dynamodb = new DynamoDBClient({ ...pipeline.clientConfig, endpoint: pipeline.endpoints.dynamodb });
+    sqs = new SQSClient({ ...pipeline.clientConfig, endpoint: pipeline.endpoints.sqs });
+    const table = pipeline.outputs.TableName ?? '';
+    let nextId: string | undefined;
+    writer = new OutboxWriter({
+      client: dynamodb,
+      tableName: table,
+      source: 'com.example.orders',
+      newId: () => nextId ?? newEventId(),
+    });
+
+    // A normal workload through the producer's Function URL, with racing commands.
+    workload = await runWorkload(pipeline.functionUrls.values().next().value ?? '', {
+      events: 120,
+      aggregates: 12,
+      conflictRate: 0.5,
+      seed: 5,
+    });
+
+    // A poison event: an event type the ordered projection does not know, then a valid event after it.
+    const placed = await writer.commit({
+      aggregateType: 'Order',
+      aggregateId: 'poison-1',
+      expectedVersion: 0,
+      state: { status: 'PLACED' },
+      events: [
+        {
+          type: 'OrderPlaced',
+          data: { customerId: 'c', lines: [{ sku: 'A', quantity: 1, unitPrice: 1 }], total: 1 },
+        },
+      ],
+    });
+    const teleported = await writer.commit({
+      aggregateType: 'Order',
+      aggregateId: 'poison-1',
+      expectedVersion: 1,
+      state: { status: 'PLACED' },
+      events: [{ type: 'OrderTeleported', data: {} }],
+    });
+    const confirmed = await writer.commit({
+      aggregateType: 'Order',
+      aggregateId: 'poison-1',
+      expectedVersion: 2,
+      state: { status: 'CONFIRMED' },
+      events: [{ type: 'OrderConfirmed', data: { total: 1 } }],
+    });
+    poison.ids = [placed, teleported, confirmed].flatMap((r) => r.events.map((e) => e.id));
+
+    // A cancelled transaction: its event id is known, so we can prove it never shows up anywhere.
+    nextId = newEventId();
+    cancelled.id = nextId;
+    await expect(
+      writer.commit({
+        aggregateType: 'Order',
+        aggregateId: 'poison-1',
+        expectedVersion: 1,
+        state: {},
+        events: [{ type: 'OrderCancelled', data: { reason: 'late' } }],
+      }),
+    ).rejects.toThrow(ConcurrencyConflictError);
+    nextId = undefined;
+
+    await pipeline.drain(90_000);
+  });
+
+  afterAll(async () => {
+    dynamodb?.destroy();
+    sqs?.destroy();
+    await pipeline?.stop();
+  });
+
+  const consumer = (pattern: RegExp) => {
+    const id = [...pipeline.functions.keys()].find((name) => pattern.test(name)) ?? '';
+    return tracker.consumers.get(id);
+  };
+
+  it('ran a workload with commits and rejected racing commands', () => {
+    expect(workload.errors).toEqual([]);
+    expect(workload.committed.size).toBeGreaterThan(100);
+    expect(workload.conflicts + workload.rejected).toBeGreaterThan(0);
+    expect(pipeline.streamFaultStats.reorderedBatches).toBeGreaterThan(0);
+  });
+
+  it('delivers every committed event to every consumer', () => {
+    for (const name of [/^OrderProjection/, /^OrderActivity/]) {
+      const processed = consumer(name)?.processed ?? new Map();
+      const missing = [...workload.committed.keys()].filter((id) => !processed.has(id));
+      expect(missing, `${name} missed events`).toEqual([]);
+    }
+  });
+
+  it('keeps per-aggregate order on the ordered consumer', () => {
+    expect(consumer(/^OrderProjection/)?.orderViolations).toBe(0);
+    expect(consumer(/^OrderProjection/)?.highestSequence.size).toBeGreaterThanOrEqual(12);
+  });
+
+  it('applies each event exactly once (read models agree with every order version)', async () => {
+    expect(await readModelMismatches(pipeline, committedVersions(workload))).toBe(0);
+  });
+
+  it('routes a poison event and the events behind it in its group to the ordered consumer DLQ with reasons', async () => {
+    const dlqUrl = pipeline.outputs.OrderProjectionDeadLetterQueueUrl ?? '';
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: dlqUrl,
+        MaxNumberOfMessages: 10,
+        MessageAttributeNames: ['All'],
+        WaitTimeSeconds: 1,
+      }),
+    );
+    // fauxqs returns one message per FIFO group per receive: the head of the quarantined group.
+    expect(Messages.map((m) => m.MessageAttributes?.reason?.StringValue)).toEqual(['UnknownEventType']);
+    expect(JSON.parse(Messages[0]?.Body ?? '{}')).toMatchObject({
+      id: poison.ids[1],
+      type: 'OrderTeleported',
+    });
+    const depth = (await import('../../local/demo/verify')).dlqDepths;
+    const depths = await depth(pipeline);
+    const projectionDlq = Object.entries(depths).find(([name]) =>
+      name.startsWith('OrderProjectionQueueDeadLetter'),
+    );
+    expect(projectionDlq?.[1]).toBe(2);
+    // The unordered consumer has no such constraint: it counted all three.
+    expect(poison.ids.every((id) => consumer(/^OrderActivity/)?.processed.has(id))).toBe(true);
+  });
+
+  it('publishes nothing for a cancelled transaction', async () => {
+    const busName = pipeline.topology.eventBuses[0]?.name ?? '';
+    const archived = pipeline.eventBus.archive(busName).map((a) => (a.event.detail as { id: string }).id);
+    expect(archived).not.toContain(cancelled.id);
+    for (const deliveries of tracker.consumers.values())
+      expect(deliveries.processed.has(cancelled.id)).toBe(false);
+    const { Items = [] } = await dynamodb.send(
+      new QueryCommand({
+        TableName: pipeline.outputs.TableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :outbox)',
+        ExpressionAttributeValues: { ':pk': { S: poison.aggregate }, ':outbox': { S: 'OUTBOX#' } },
+      }),
+    );
+    expect(Items).toHaveLength(3);
+  });
+
+  it('publishes no event that was not committed (no ghosts)', () => {
+    const busName = pipeline.topology.eventBuses[0]?.name ?? '';
+    const committed = new Set([...workload.committed.keys(), ...poison.ids]);
+    const ghosts = pipeline.eventBus
+      .archive(busName)
+      .filter((a) => !committed.has((a.event.detail as { id: string }).id));
+    expect(ghosts).toEqual([]);
+  });
+});

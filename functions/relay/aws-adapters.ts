@@ -10,13 +10,14 @@ import {
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { KEYS, outboxSk, type StoredOutboxEvent } from '../shared/outbox-item';
+import { KEYS, outboxSk, PENDING, type StoredOutboxEvent } from '../shared/outbox-item';
 import type {
   CursorStore,
   EntryFailure,
   EventBusPublisher,
   FailureSink,
   OutboxReader,
+  PendingMarks,
   QueuePublisher,
   RelayFailureMessage,
 } from './ports';
@@ -113,6 +114,45 @@ export class DynamoDbOutboxReader implements OutboxReader {
       exclusiveStartKey = response.LastEvaluatedKey;
     } while (exclusiveStartKey);
     return items;
+  }
+}
+
+/** Removes the pending-index attributes of published outbox items, one UpdateItem each. */
+export class DynamoDbPendingMarks implements PendingMarks {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {}
+
+  async clear(aggregateKey: string, sequences: ReadonlyArray<number>): Promise<void> {
+    await Promise.all(
+      sequences.map(async (sequence) => {
+        try {
+          await this.client.send(
+            new UpdateItemCommand({
+              TableName: this.tableName,
+              Key: { pk: { S: aggregateKey }, sk: { S: outboxSk(sequence) } },
+              UpdateExpression: 'REMOVE #shard, #since',
+              // An UpdateItem on a missing key would create a stub item: only touch items that exist.
+              ConditionExpression: 'attribute_exists(pk)',
+              ExpressionAttributeNames: {
+                '#shard': PENDING.shardAttribute,
+                '#since': PENDING.sinceAttribute,
+              },
+            }),
+          );
+        } catch (error) {
+          if (
+            !(
+              error instanceof ConditionalCheckFailedException ||
+              (error as Error).name === 'ConditionalCheckFailedException'
+            )
+          ) {
+            throw error;
+          }
+        }
+      }),
+    );
   }
 }
 

@@ -12,6 +12,7 @@ import { ENV } from '../shared/env-names';
 import {
   DynamoDbCursorStore,
   DynamoDbOutboxReader,
+  DynamoDbPendingMarks,
   EventBridgeBusPublisher,
   SqsFailureSink,
   SqsFifoPublisher,
@@ -38,6 +39,7 @@ const relay = new Relay(
   {
     cursors: new DynamoDbCursorStore(dynamodb, tableName),
     outbox: new DynamoDbOutboxReader(dynamodb, tableName),
+    pending: new DynamoDbPendingMarks(dynamodb, tableName),
     eventBus: new EventBridgeBusPublisher(new EventBridgeClient({}), requireEnv(ENV.eventBusName)),
     queues: new SqsFifoPublisher(sqs),
     failures: new SqsFailureSink(sqs, requireEnv(ENV.relayFailureQueueUrl)),

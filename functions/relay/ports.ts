@@ -28,6 +28,15 @@ export interface OutboxReader {
   ): Promise<Array<Record<string, unknown>>>;
 }
 
+/**
+ * The outbox items' pending marks (the sparse index the sweeper reads). Cleared once
+ * an event is confirmed on every target; a mark left behind only costs the sweeper
+ * a cursor check, so failures here never fail the batch.
+ */
+export interface PendingMarks {
+  clear(aggregateKey: string, sequences: ReadonlyArray<number>): Promise<void>;
+}
+
 /** PutEvents to the bus; returns the entries that failed. Throws if the whole call failed. */
 export interface EventBusPublisher {
   putEvents(events: ReadonlyArray<StoredOutboxEvent>): Promise<EntryFailure[]>;
@@ -63,7 +72,8 @@ export type RelayMetric =
   | 'MalformedOutboxItems'
   | 'DuplicateRecordsSkipped'
   | 'GapEventsReadFromTable'
-  | 'RecordsReportedFailed';
+  | 'RecordsReportedFailed'
+  | 'PendingMarksNotCleared';
 
 /** Metrics and logs, kept behind an interface so the core has no Powertools dependency. */
 export interface RelayTelemetry {
@@ -78,6 +88,7 @@ export interface RelayTelemetry {
 export interface RelayPorts {
   readonly cursors: CursorStore;
   readonly outbox: OutboxReader;
+  readonly pending: PendingMarks;
   readonly eventBus: EventBusPublisher;
   readonly queues: QueuePublisher;
   readonly failures: FailureSink;

@@ -145,6 +145,7 @@ export class Relay {
     ]);
 
     let published = 0;
+    const toClear: Array<{ key: string; sequences: number[] }> = [];
     await Promise.all(
       [...aggregates.values()].map(async (work) => {
         const firstFailed = Math.min(
@@ -157,6 +158,9 @@ export class Relay {
           try {
             await this.ports.cursors.advance(work.key, work.cursor, confirmedThrough);
             newCursor = confirmedThrough;
+            const cleared = (chains.get(work.key) ?? []).filter((link) => link.sequence <= confirmedThrough);
+            if (cleared.length > 0)
+              toClear.push({ key: work.key, sequences: cleared.map((link) => link.sequence) });
             for (const event of publishable.get(work.key) ?? []) {
               if (event.sequence > confirmedThrough) break;
               published++;
@@ -181,7 +185,27 @@ export class Relay {
       }),
     );
     this.ports.telemetry.count('EventsPublished', published);
+    await this.clearPendingMarks(toClear);
     return report(failed, this.ports);
+  }
+
+  /** Clears the pending marks of what was published; a failure is logged and left to the sweeper. */
+  private async clearPendingMarks(
+    toClear: ReadonlyArray<{ key: string; sequences: number[] }>,
+  ): Promise<void> {
+    let notCleared = 0;
+    await mapWithConcurrency([...toClear], this.concurrency * 4, async ({ key, sequences }) => {
+      try {
+        await this.ports.pending.clear(key, sequences);
+      } catch (error) {
+        notCleared += sequences.length;
+        this.ports.telemetry.warn('pending marks not cleared; the sweeper will clear them', {
+          aggregateKey: key,
+          error: (error as Error).message,
+        });
+      }
+    });
+    this.ports.telemetry.count('PendingMarksNotCleared', notCleared);
   }
 
   /** Chain of links cursor+1.. up to the batch's highest sequence, filling stream gaps from the table. */

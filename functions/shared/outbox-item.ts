@@ -22,6 +22,25 @@ export const KEYS = {
   outboxSkPrefix: 'OUTBOX#',
 } as const;
 
+/**
+ * The sparse "pending" index: outbox items not yet confirmed published. Spread over
+ * a few shard keys so that a busy table does not put every pending item in one
+ * index partition; the sweeper queries each shard oldest first.
+ */
+export const PENDING = {
+  indexName: 'PendingIndex',
+  shardAttribute: 'pendingShard',
+  sinceAttribute: 'pendingSince',
+  shards: 8,
+} as const;
+
+/** The pending-index shard of an aggregate (stable, so one aggregate's events share a shard). */
+export function pendingShard(pk: string): string {
+  let hash = 0;
+  for (let i = 0; i < pk.length; i++) hash = (Math.imul(hash, 31) + pk.charCodeAt(i)) >>> 0;
+  return `PENDING#${hash % PENDING.shards}`;
+}
+
 /** Marks outbox items; the relay's FilterCriteria match on it. */
 export const OUTBOX_ENTITY_TYPE = 'OUTBOX';
 export const AGGREGATE_ENTITY_TYPE = 'AGGREGATE';
@@ -49,6 +68,10 @@ export function toOutboxItem(
     // byte-for-byte what the transaction committed (no number or map re-encoding).
     envelope: { S: JSON.stringify(envelope) },
     expiresAt: { N: String(expiresAtEpochSeconds) },
+    // Sparse index of unpublished events: the relay removes both attributes once the event
+    // is on every target, so the sweeper finds what the stream failed to deliver without a scan.
+    [PENDING.shardAttribute]: { S: pendingShard(pk) },
+    [PENDING.sinceAttribute]: { S: envelope.time },
   };
 }
 

@@ -8,6 +8,7 @@ import { OrderService } from '../../functions/producer/orders';
 import {
   DynamoDbCursorStore,
   DynamoDbOutboxReader,
+  DynamoDbPendingMarks,
   SqsFailureSink,
   SqsFifoPublisher,
 } from '../../functions/relay/aws-adapters';
@@ -94,6 +95,11 @@ describe('the transactional writer on DynamoDB Local', () => {
     expect(items.map((i) => [i.eventId, i.sequence, i.entityType])).toEqual([
       [result.events[0]?.id, 1, 'OUTBOX'],
     ]);
+    // Until the relay publishes it, the event is in the sparse pending index.
+    expect(items[0]).toMatchObject({
+      pendingShard: expect.stringMatching(/^PENDING#[0-7]$/),
+      pendingSince: result.events[0]?.time,
+    });
   });
 
   it('leaves no outbox item and no stream record when the transaction is cancelled', async () => {
@@ -153,6 +159,7 @@ describe('the relay fed from the real stream', () => {
       {
         cursors: new DynamoDbCursorStore(dynamo.client, dynamo.outboxTable.name),
         outbox: new DynamoDbOutboxReader(dynamo.client, dynamo.outboxTable.name),
+        pending: new DynamoDbPendingMarks(dynamo.client, dynamo.outboxTable.name),
         eventBus: { putEvents: async (events) => (busEntries.push(...events), []) },
         queues: new SqsFifoPublisher(sqs.client),
         failures: new SqsFailureSink(sqs.client, failureQueue.url),
@@ -183,6 +190,8 @@ describe('the relay fed from the real stream', () => {
       expect(received.filter((e) => e.aggregateid === `relay-${i}`).map((e) => e.sequence)).toEqual([
         1, 2, 3,
       ]);
+      // Published events leave the sparse pending index.
+      expect((await outboxItems(`Order#relay-${i}`)).filter((item) => 'pendingShard' in item)).toEqual([]);
     }
   });
 });

@@ -14,6 +14,7 @@ import type {
   EventBusPublisher,
   FailureSink,
   OutboxReader,
+  PendingMarks,
   QueuePublisher,
   RelayFailureMessage,
   RelayMetric,
@@ -527,6 +528,17 @@ export class RecordingTelemetry implements RelayTelemetry {
   }
 }
 
+/** Records which pending marks the relay cleared; can be told to fail. */
+export class RecordingPendingMarks implements PendingMarks {
+  readonly cleared = new Map<string, number[]>();
+  failing = false;
+
+  async clear(aggregateKey: string, sequences: ReadonlyArray<number>): Promise<void> {
+    if (this.failing) throw new Error('injected: pending marks not cleared');
+    this.cleared.set(aggregateKey, [...(this.cleared.get(aggregateKey) ?? []), ...sequences]);
+  }
+}
+
 /** Faults of a {@link FakeRelayPorts}. */
 export interface FakeRelayPortsOptions {
   /** @default no faults */
@@ -550,6 +562,7 @@ export interface FakeRelayPortsOptions {
 export class FakeRelayPorts implements RelayPorts {
   readonly cursors = new InMemoryCursorStore();
   readonly outbox = new InMemoryOutboxTable();
+  readonly pending = new RecordingPendingMarks();
   readonly eventBus: FakeEventBus;
   readonly queues: FakeFifoQueues;
   readonly failures = new FakeFailureSink();

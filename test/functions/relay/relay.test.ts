@@ -655,3 +655,44 @@ describe('Relay options', () => {
     expect((error as Error).message).toMatch(new RegExp(`^${field.replace('.', '\\.')} must`));
   });
 });
+
+describe('Relay pending marks', () => {
+  it('clears the pending marks of the events it published, gap-filled ones included', async () => {
+    // Arrange: sequences 1..3 committed; the stream delivers only 3 so far.
+    const { ports, relay, stream } = arrange();
+    const items = ports.outbox.put(...testOutboxItems('o-1', 1, 3));
+
+    // Act
+    const response = await relay.handle(stream.records(items.slice(2)));
+
+    // Assert
+    expect(reported(response)).toEqual([]);
+    expect(ports.pending.cleared.get(A)).toEqual([1, 2, 3]);
+  });
+
+  it('keeps the marks of events that could not be published', async () => {
+    // Arrange
+    const { ports, relay, stream } = arrange({ ports: { queues: { faults: { failFirstAttempts: 100 } } } });
+    const records = stream.records(ports.outbox.put(...testOutboxItems('o-1', 1, 2)));
+
+    // Act
+    await relay.handle(records);
+
+    // Assert
+    expect(ports.pending.cleared.has(A)).toBe(false);
+  });
+
+  it('still acknowledges published records when clearing marks fails, and counts it', async () => {
+    // Arrange
+    const { ports, relay, stream } = arrange();
+    ports.pending.failing = true;
+    const records = stream.records(ports.outbox.put(...testOutboxItems('o-1', 1, 2)));
+
+    // Act
+    const response = await relay.handle(records);
+
+    // Assert
+    expect(reported(response)).toEqual([]);
+    expect(ports.telemetry.counts.get('PendingMarksNotCleared')).toBe(2);
+  });
+});

@@ -21,6 +21,8 @@ export const ENV = {
   idempotencyTableName: 'IDEMPOTENCY_TABLE_NAME',
   /** Seconds an idempotency record is kept; at least the outbox retention. */
   idempotencyTtlSeconds: 'IDEMPOTENCY_TTL_SECONDS',
+  /** Seconds an outbox event may stay unpublished before the sweeper re-publishes it. */
+  sweepAfterSeconds: 'SWEEP_AFTER_SECONDS',
   /** The consumer's own DLQ; the consumer kit sends permanently failing messages there with a reason. */
   deadLetterQueueUrl: 'DEAD_LETTER_QUEUE_URL',
   /** Name of a consumer, used for metrics dimensions and read-model keys. */

@@ -26,6 +26,7 @@ import { LIMITS, utf8Bytes } from '../../functions/shared/limits';
 import {
   dynamoItemSize,
   outboxSk,
+  PENDING,
   type StoredOutboxEvent,
   toOutboxItem,
 } from '../../functions/shared/outbox-item';
@@ -428,6 +429,33 @@ export class InMemoryOutboxTable implements OutboxReader {
     partition.set(String(item.sk), item);
   }
 
+  /** The sparse pending index over these items, as the sweeper reads it. */
+  readonly pendingIndex = {
+    oldest: async (shard: string, limit: number, before?: string) =>
+      [...this.items.values()]
+        .flatMap((partition) => [...partition.values()])
+        .filter((item) => item[PENDING.shardAttribute] === shard)
+        .map((item) => ({
+          pk: String(item.pk),
+          sk: String(item.sk),
+          pendingSince: String(item[PENDING.sinceAttribute]),
+        }))
+        .filter((entry) => before === undefined || entry.pendingSince < before)
+        .sort((a, b) => a.pendingSince.localeCompare(b.pendingSince))
+        .slice(0, limit),
+  };
+
+  /** Removes the pending marks of these items, as the relay's UpdateItem REMOVE does. */
+  clearPending(aggregateKey: string, sequences: ReadonlyArray<number>): void {
+    for (const sequence of sequences) {
+      const item = this.items.get(aggregateKey)?.get(outboxSk(sequence));
+      if (item) {
+        delete item[PENDING.shardAttribute];
+        delete item[PENDING.sinceAttribute];
+      }
+    }
+  }
+
   /** Whether an event with this id is committed. */
   hasEvent(eventId: string): boolean {
     for (const partition of this.items.values()) {
@@ -533,9 +561,12 @@ export class RecordingPendingMarks implements PendingMarks {
   readonly cleared = new Map<string, number[]>();
   failing = false;
 
+  constructor(private readonly table?: InMemoryOutboxTable) {}
+
   async clear(aggregateKey: string, sequences: ReadonlyArray<number>): Promise<void> {
     if (this.failing) throw new Error('injected: pending marks not cleared');
     this.cleared.set(aggregateKey, [...(this.cleared.get(aggregateKey) ?? []), ...sequences]);
+    this.table?.clearPending(aggregateKey, sequences);
   }
 }
 
@@ -562,7 +593,7 @@ export interface FakeRelayPortsOptions {
 export class FakeRelayPorts implements RelayPorts {
   readonly cursors = new InMemoryCursorStore();
   readonly outbox = new InMemoryOutboxTable();
-  readonly pending = new RecordingPendingMarks();
+  readonly pending = new RecordingPendingMarks(this.outbox);
   readonly eventBus: FakeEventBus;
   readonly queues: FakeFifoQueues;
   readonly failures = new FakeFailureSink();

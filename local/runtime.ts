@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
@@ -29,6 +30,12 @@ export interface LocalPipelineOptions {
   readonly streamFaults?: StreamFaults;
   /** Execution environments per function (Lambda concurrency). @default 2 */
   readonly functionConcurrency?: number;
+  /**
+   * Runs scheduled functions (the sweeper) at this interval instead of their
+   * `rate(...)`; 0 disables the schedules (call `runSchedule` by hand).
+   * @default the template's rate
+   */
+  readonly scheduleIntervalMs?: number;
   /** Sees every invocation made by an event source mapping, for reports. */
   readonly observe?: (invocation: ObservedInvocation) => void;
   /** Progress messages. @default none */
@@ -62,6 +69,10 @@ export interface LocalPipeline {
   /** Stack outputs resolved to local names and URLs. */
   readonly outputs: Readonly<Record<string, string>>;
   readonly timings: { readonly synthMs: number; readonly synthCached: boolean; readonly startMs: number };
+  /** Invokes a scheduled function now, as its schedule would, and returns its result. */
+  runSchedule(functionLogicalIdPrefix: string): Promise<unknown>;
+  /** Moves the stream mappings' clock forward, to age records as hours passing would. */
+  advanceStreamClock(milliseconds: number): void;
   /** Resolves when every mapping has caught up and no EventBridge delivery is pending, twice in a row. */
   drain(timeoutMs?: number): Promise<void>;
   /** Stops everything this runtime started. Safe to call twice. */
@@ -205,6 +216,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     }
 
     const faults = streamFaultHooks(options.streamFaults);
+    let clockOffsetMs = 0;
+    const streamClock = () => Date.now() + clockOffsetMs;
     const streamMappings: Array<{ spec: MappingSpec; mapping: DynamoDbStreamMapping }> = [];
     const sqsMappings: Array<{ spec: MappingSpec; mapping: SqsMapping }> = [];
     for (const spec of topology.mappings) {
@@ -234,6 +247,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
           maximumRecordAgeInSeconds: spec.maximumRecordAgeInSeconds,
           functionArn: resources.get(spec.functionLogicalId)?.attributes.Arn,
           awsRegion: LOCAL_REGION,
+          now: streamClock,
           shuffle: faults.shuffle,
           duplicate: faults.duplicate,
           onFailure: onFailureUrl
@@ -273,6 +287,44 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     stops.push(async () => {
       await Promise.all(allMappings.map((m) => m.stop()));
     });
+
+    const scheduledEvent = (spec: (typeof topology.schedules)[number]) => ({
+      version: '0',
+      id: randomUUID(),
+      'detail-type': 'Scheduled Event',
+      source: 'aws.events',
+      account: LOCAL_ACCOUNT,
+      time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      region: LOCAL_REGION,
+      resources: [`arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT}:rule/${spec.logicalId}`],
+      detail: {},
+    });
+    for (const spec of topology.schedules) {
+      const interval = options.scheduleIntervalMs ?? spec.intervalMs;
+      const fn = functions.get(spec.functionLogicalId);
+      if (!fn || interval <= 0) continue;
+      let running = false;
+      const timer = setInterval(() => {
+        if (running) return;
+        running = true;
+        fn.invoke(scheduledEvent(spec))
+          .catch((error: Error) => log(`scheduled ${spec.functionLogicalId} failed: ${error.message}`))
+          .finally(() => {
+            running = false;
+          });
+      }, interval);
+      timer.unref();
+      stops.push(async () => clearInterval(timer));
+    }
+    const runSchedule = async (prefix: string) => {
+      const spec = topology.schedules.find((s) => s.functionLogicalId.startsWith(prefix));
+      const fn = spec ? functions.get(spec.functionLogicalId) : undefined;
+      if (!spec || !fn)
+        throw new Error(
+          `no scheduled function starts with ${prefix} (have: ${topology.schedules.map((s) => s.functionLogicalId).join(', ') || 'none'})`,
+        );
+      return fn.invoke(scheduledEvent(spec));
+    };
 
     const outputs: Record<string, string> = {};
     for (const [key, value] of Object.entries(topology.outputs)) {
@@ -318,6 +370,10 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       outputs,
       timings: { synthMs: synth.durationMs, synthCached: synth.cached, startMs: Date.now() - startMark },
       drain,
+      runSchedule,
+      advanceStreamClock: (ms: number) => {
+        clockOffsetMs += ms;
+      },
       stop,
     };
   } catch (error) {

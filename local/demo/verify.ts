@@ -183,7 +183,8 @@ export async function dlqDepths(pipeline: LocalPipeline): Promise<Record<string,
 /** Highest committed sequence per aggregate key. */
 export function committedVersions(workload: Pick<WorkloadResult, 'committed'>): Map<string, number> {
   const versions = new Map<string, number>();
-  for (const { aggregate, sequence } of workload.committed.values()) versions.set(aggregate, Math.max(versions.get(aggregate) ?? 0, sequence));
+  for (const { aggregate, sequence } of workload.committed.values())
+    versions.set(aggregate, Math.max(versions.get(aggregate) ?? 0, sequence));
   return versions;
 }
 
@@ -192,7 +193,10 @@ export function committedVersions(workload: Pick<WorkloadResult, 'committed'>): 
  * lastSequence and the activity counter must both equal the order's version.
  * A lost effect leaves them lower, a doubled one leaves the counter higher.
  */
-export async function readModelMismatches(pipeline: LocalPipeline, versions: ReadonlyMap<string, number>): Promise<number> {
+export async function readModelMismatches(
+  pipeline: LocalPipeline,
+  versions: ReadonlyMap<string, number>,
+): Promise<number> {
   const table = pipeline.tables.find((t) => t.streamArn);
   if (!table) return 0;
   const dynamodb = new DynamoDBClient({ ...pipeline.clientConfig, endpoint: pipeline.endpoints.dynamodb });

@@ -14,6 +14,8 @@ export interface Topology {
   readonly functions: FunctionSpec[];
   readonly mappings: MappingSpec[];
   readonly functionUrls: FunctionUrlSpec[];
+  /** Scheduled rules that invoke a function (e.g. the sweeper). */
+  readonly schedules: ScheduleSpec[];
   /** Stack outputs, unresolved. */
   readonly outputs: Record<string, unknown>;
 }
@@ -90,6 +92,14 @@ export interface MappingSpec {
   readonly onFailureQueueLogicalId?: string;
 }
 
+export interface ScheduleSpec {
+  readonly logicalId: string;
+  readonly functionLogicalId: string;
+  /** `rate(...)` expressions as milliseconds; cron expressions are not run locally. */
+  readonly intervalMs: number;
+  readonly expression: string;
+}
+
 export interface FunctionUrlSpec {
   readonly logicalId: string;
   readonly functionLogicalId: string;
@@ -115,6 +125,7 @@ export function readTopology(
     functions: [],
     mappings: [],
     functionUrls: [],
+    schedules: [],
     outputs: Object.fromEntries(
       Object.entries(template.Outputs ?? {}).map(([key, output]) => [key, output.Value]),
     ),
@@ -166,8 +177,27 @@ export function readTopology(
         topology.eventBuses.push({ logicalId, name: String(p.Name ?? logicalId) });
         break;
       case 'AWS::Events::Rule': {
+        if (typeof p.ScheduleExpression === 'string') {
+          const intervalMs = rateToMs(p.ScheduleExpression);
+          for (const target of (p.Targets as Array<Record<string, unknown>>) ?? []) {
+            const functionLogicalId = referencedLogicalId(target.Arn);
+            if (
+              functionLogicalId &&
+              resources[functionLogicalId]?.Type === 'AWS::Lambda::Function' &&
+              intervalMs !== undefined
+            ) {
+              topology.schedules.push({
+                logicalId,
+                functionLogicalId,
+                intervalMs,
+                expression: p.ScheduleExpression,
+              });
+            }
+          }
+          break;
+        }
         const busId = referencedLogicalId(p.EventBusName);
-        if (!busId) break; // rules on the default bus are not part of the pipeline
+        if (!busId) break; // other rules on the default bus are not part of the pipeline
         const targets = ((p.Targets as Array<Record<string, unknown>>) ?? []).flatMap(
           (target): RuleTargetSpec[] => {
             const queueLogicalId = referencedLogicalId(target.Arn);
@@ -266,6 +296,18 @@ function splitHandler(handler: string, logicalId: string): [string, string] {
       `${logicalId}: Handler ${JSON.stringify(handler)} is not <file>.<export>`,
     );
   return [handler.slice(0, dot), handler.slice(dot + 1)];
+}
+
+/** `rate(5 minutes)` → 300000; undefined for cron expressions. */
+export function rateToMs(expression: string): number | undefined {
+  const match = /^rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)$/.exec(expression.trim());
+  if (!match) return undefined;
+  const unit = match[2]?.startsWith('minute')
+    ? 60_000
+    : match[2]?.startsWith('hour')
+      ? 3_600_000
+      : 86_400_000;
+  return Number(match[1]) * unit;
 }
 
 function optionalNumber(value: unknown): number | undefined {

@@ -89,6 +89,7 @@ export async function createTables(
 export async function createQueues(
   client: SQSClient,
   queues: ReadonlyArray<QueueSpec>,
+  overrides: { visibilityTimeoutSeconds?: number } = {},
 ): Promise<LocalQueue[]> {
   const created = new Map<string, LocalQueue>();
   const pending = [...queues];
@@ -106,6 +107,9 @@ export async function createQueues(
         const name = spec.fifo ? `${spec.logicalId.slice(0, 75)}.fifo` : spec.logicalId.slice(0, 80);
         const dlq = spec.deadLetterQueueLogicalId ? created.get(spec.deadLetterQueueLogicalId) : undefined;
         const attributes: Record<string, string> = { ...spec.attributes };
+        // Crash tests want redelivery in seconds, not the stack's 6x function timeout.
+        if (overrides.visibilityTimeoutSeconds !== undefined)
+          attributes.VisibilityTimeout = String(overrides.visibilityTimeoutSeconds);
         // fauxqs keeps FIFO semantics; the high-throughput settings are accepted but have no local effect.
         if (spec.fifo) attributes.FifoQueue = 'true';
         if (dlq)

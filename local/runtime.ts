@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { type DynamoDbFaults, startDynamoDbFaultProxy } from './dynamodb-fault-proxy';
 import { type DynamoDbLocal, LOCAL_CREDENTIALS, startDynamoDbLocal } from './engines/dynamodb-local';
 import { type SqsEmulator, startSqsEmulator } from './engines/sqs-emulator';
 import { DynamoDbStreamMapping } from './event-source-mappings/dynamodb-stream-mapping';
@@ -20,14 +21,55 @@ import { type MappingSpec, readTopology, type Topology } from './template/topolo
 /** Where `npm start -- --keep` records the running pipeline's endpoints and outputs for other tools. */
 export const LOCAL_STATE_FILE = join(PROJECT_ROOT, '.local', 'pipeline.json');
 
+/** Every fault the local runtime can inject. Each has its own seeded generator derived from `seed`. */
+export interface PipelineFaults {
+  readonly seed?: number;
+  /** Reordered and duplicated stream batches (DynamoDB Local never reorders). */
+  readonly stream?: Omit<StreamFaults, 'seed'>;
+  /** PutEvents entry failures and throttled requests. */
+  readonly eventBridge?: { readonly putEventsEntryFailureRate?: number; readonly throttleRate?: number };
+  /** SendMessageBatch entry failures. */
+  readonly sqs?: { readonly sendMessageBatchEntryFailureRate?: number };
+  /** Throttling and transaction conflicts on the functions' DynamoDB calls. */
+  readonly dynamodb?: Omit<DynamoDbFaults, 'seed'>;
+  /** Crashes of functions invoked by event source mappings (relay and consumers), mid-invocation or after returning. */
+  readonly functions?: { readonly crashRate?: number };
+}
+
+/** What the injected faults did. */
+export interface InjectedFaults {
+  reorderedBatches: number;
+  duplicatedRecords: number;
+  putEventsEntriesFailed: number;
+  putEventsThrottled: number;
+  sendMessageBatchEntriesFailed: number;
+  dynamodbThrottles: number;
+  transactionConflicts: number;
+  functionCrashes: number;
+}
+
 /** Options of {@link startLocalPipeline}. */
 export interface LocalPipelineOptions {
   /** Re-synthesize even if no source changed. @default false */
   readonly forceSynth?: boolean;
   /** Where each function's output goes (`<dir>/<function>.log`). @default .local/logs */
   readonly logDir?: string;
-  /** Stream reordering/duplication to inject. @default none */
-  readonly streamFaults?: StreamFaults;
+  /** Faults to inject, all seeded and reproducible. @default none */
+  readonly faults?: PipelineFaults;
+  /**
+   * Overrides every function's timeout (seconds). Keep it below the visibility timeout, as the
+   * stack does: Powertools idempotency treats an in-progress record as live until the timeout.
+   * @default the template's
+   */
+  readonly functionTimeoutSeconds?: number;
+  /**
+   * Environment overrides for functions whose logical id contains the key, e.g.
+   * `{ Sweeper: { SWEEP_AFTER_SECONDS: '1' } }`. Applied after the template's values.
+   * @default none
+   */
+  readonly environmentOverrides?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** Overrides every queue's visibility timeout (seconds), so crashed batches come back quickly. @default the template's */
+  readonly queueVisibilityTimeoutSeconds?: number;
   /** Execution environments per function (Lambda concurrency). @default 2 */
   readonly functionConcurrency?: number;
   /**
@@ -66,11 +108,13 @@ export interface LocalPipeline {
   readonly sqsMappings: ReadonlyArray<{ spec: MappingSpec; mapping: SqsMapping }>;
   readonly eventBus: EventBusEmulator;
   readonly streamFaultStats: { reorderedBatches: number; duplicatedRecords: number };
+  /** Counts of every fault injected so far. */
+  injectedFaults(): InjectedFaults;
   /** Stack outputs resolved to local names and URLs. */
   readonly outputs: Readonly<Record<string, string>>;
   readonly timings: { readonly synthMs: number; readonly synthCached: boolean; readonly startMs: number };
-  /** Invokes a scheduled function now, as its schedule would, and returns its result. */
-  runSchedule(functionLogicalIdPrefix: string): Promise<unknown>;
+  /** Invokes the scheduled function whose logical id contains `name` now, as its schedule would. */
+  runSchedule(name: string): Promise<unknown>;
   /** Moves the stream mappings' clock forward, to age records as hours passing would. */
   advanceStreamClock(milliseconds: number): void;
   /** Resolves when every mapping has caught up and no EventBridge delivery is pending, twice in a row. */
@@ -106,7 +150,11 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
   };
 
   try {
-    const [dynamoEngine, sqsEngine] = await Promise.all([startDynamoDbLocal(), startSqsEmulator()]);
+    const seed = options.faults?.seed ?? 1;
+    const [dynamoEngine, sqsEngine] = await Promise.all([
+      startDynamoDbLocal(),
+      startSqsEmulator({ faults: { ...options.faults?.sqs, seed: seed + 1 } }),
+    ]);
     stops.push(
       () => (dynamoEngine as DynamoDbLocal).stop(),
       () => (sqsEngine as SqsEmulator).stop(),
@@ -123,14 +171,19 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
 
     const [tables, queues] = await Promise.all([
       createTables(dynamodb, topology.tables),
-      createQueues(sqs, topology.queues),
+      createQueues(sqs, topology.queues, { visibilityTimeoutSeconds: options.queueVisibilityTimeoutSeconds }),
     ]);
     const eventBus = await startEventBusEmulator({
       region: LOCAL_REGION,
       accountId: LOCAL_ACCOUNT,
       sqs: { endpoint: sqsEngine.endpoint },
+      faults: { ...options.faults?.eventBridge, seed: seed + 2 },
     });
     stops.push(() => eventBus.stop());
+    const dynamoFaults = options.faults?.dynamodb
+      ? await startDynamoDbFaultProxy(dynamoEngine.endpoint, { ...options.faults.dynamodb, seed: seed + 3 })
+      : undefined;
+    if (dynamoFaults) stops.push(() => dynamoFaults.stop());
 
     const resources = new Map<string, LocalResource>();
     for (const table of tables) resources.set(table.logicalId, table);
@@ -178,7 +231,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
         AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
         AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
         // The SDK's standard per-service endpoint settings: the handler code is unchanged.
-        AWS_ENDPOINT_URL_DYNAMODB: dynamoEngine.endpoint,
+        AWS_ENDPOINT_URL_DYNAMODB: dynamoFaults?.endpoint ?? dynamoEngine.endpoint,
         AWS_ENDPOINT_URL_SQS: sqsEngine.endpoint,
         AWS_ENDPOINT_URL_EVENTBRIDGE: eventBus.endpoint,
         AWS_LAMBDA_FUNCTION_NAME: spec.logicalId,
@@ -190,12 +243,15 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       for (const [name, value] of Object.entries(spec.environment)) {
         environment[name] = resolveValue(value, resources, `${spec.logicalId}.Environment.${name}`);
       }
+      for (const [match, overrides] of Object.entries(options.environmentOverrides ?? {})) {
+        if (spec.logicalId.includes(match)) Object.assign(environment, overrides);
+      }
       const fn = new LocalFunction({
         name: spec.logicalId,
         modulePath: spec.modulePath,
         exportName: spec.exportName,
         environment,
-        timeoutSeconds: spec.timeoutSeconds,
+        timeoutSeconds: options.functionTimeoutSeconds ?? spec.timeoutSeconds,
         memorySize: spec.memorySize,
         logFile: join(logDir, `${spec.logicalId}.log`),
         concurrency: options.functionConcurrency ?? 2,
@@ -215,7 +271,14 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       resources.set(spec.logicalId, { ref: served.url, attributes: { FunctionUrl: served.url } });
     }
 
-    const faults = streamFaultHooks(options.streamFaults);
+    const faults = streamFaultHooks({ ...options.faults?.stream, seed });
+    const crashRate = options.faults?.functions?.crashRate ?? 0;
+    if (crashRate > 0) {
+      const invoked = new Set(topology.mappings.map((m) => m.functionLogicalId));
+      let offset = 10;
+      for (const [id, fn] of functions)
+        if (invoked.has(id)) fn.setFaults({ crashRate, seed: seed + offset++ });
+    }
     let clockOffsetMs = 0;
     const streamClock = () => Date.now() + clockOffsetMs;
     const streamMappings: Array<{ spec: MappingSpec; mapping: DynamoDbStreamMapping }> = [];
@@ -317,7 +380,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       stops.push(async () => clearInterval(timer));
     }
     const runSchedule = async (prefix: string) => {
-      const spec = topology.schedules.find((s) => s.functionLogicalId.startsWith(prefix));
+      const spec = topology.schedules.find((s) => s.functionLogicalId.includes(prefix));
       const fn = spec ? functions.get(spec.functionLogicalId) : undefined;
       if (!spec || !fn)
         throw new Error(
@@ -367,6 +430,19 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       sqsMappings,
       eventBus,
       streamFaultStats: faults.stats,
+      injectedFaults: () => ({
+        reorderedBatches: faults.stats.reorderedBatches,
+        duplicatedRecords: faults.stats.duplicatedRecords,
+        putEventsEntriesFailed: Object.values(eventBus.counters.entriesFailed ?? {}).reduce(
+          (a: number, b) => a + Number(b),
+          0,
+        ),
+        putEventsThrottled: eventBus.counters.throttledRequests ?? 0,
+        sendMessageBatchEntriesFailed: sqsEngine.faults.injected.entries,
+        dynamodbThrottles: dynamoFaults?.injected.throttles ?? 0,
+        transactionConflicts: dynamoFaults?.injected.conflicts ?? 0,
+        functionCrashes: [...functions.values()].reduce((n, fn) => n + fn.crashes, 0),
+      }),
       outputs,
       timings: { synthMs: synth.durationMs, synthCached: synth.cached, startMs: Date.now() - startMark },
       drain,

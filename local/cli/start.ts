@@ -3,9 +3,10 @@ import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { DeliveryTracker } from '../demo/delivery-tracker';
-import { type PipelineReport, verifyRun } from '../demo/verify';
+import { verifyRun } from '../demo/verify';
 import { runWorkload } from '../demo/workload';
 import { LOCAL_STATE_FILE, type LocalPipeline, startLocalPipeline } from '../runtime';
+import { printReport } from './report';
 
 const HELP = `Usage: npm start -- [options]
 
@@ -100,10 +101,9 @@ async function main(): Promise<number> {
   process.once('SIGTERM', () => void shutdown(143));
 
   pipeline = await startLocalPipeline({
-    streamFaults: {
-      reorderRate: options.reorderRate,
-      duplicateRate: options.duplicateRate,
+    faults: {
       seed: options.seed,
+      stream: { reorderRate: options.reorderRate, duplicateRate: options.duplicateRate },
     },
     observe: tracker.observe,
     functionConcurrency: 2,
@@ -170,38 +170,6 @@ async function main(): Promise<number> {
   }
   await pipeline.stop();
   return report.ok ? 0 : 1;
-}
-
-function printReport(r: PipelineReport): void {
-  const ms = (n: number) => (Number.isNaN(n) ? '-' : `${Math.round(n)} ms`);
-  const lines = [
-    '',
-    'Outbox pipeline report',
-    `  events committed           ${r.committed} over ${r.aggregates} orders`,
-    `  commands rejected          ${r.conflictsRejected} version conflicts (no events), ${r.domainRejections} invalid transitions`,
-    `  relayed to the event bus   ${r.relayedToBus}`,
-    `  stream faults injected     ${r.streamFaults.reorderedBatches} batches reordered, ${r.streamFaults.duplicatedRecords} records duplicated`,
-    '  per consumer:',
-    ...r.consumers.map(
-      (c) =>
-        `    ${c.functionId.padEnd(34)} ${c.ordered ? 'ordered  ' : 'unordered'} delivered ${c.delivered}/${c.expected}, duplicates suppressed ${c.duplicatesSuppressed}, order violations ${c.orderViolations}, p50 ${ms(c.latencyMs.p50)}`,
-    ),
-    `  dead-letter queues         ${
-      Object.entries(r.deadLetterQueues)
-        .map(([name, n]) => `${name.replace(/^OutboxPipeline/, '')}=${n}`)
-        .join(', ') || 'none'
-    }`,
-    `  ghost events               ${r.ghosts}`,
-    `  read-model mismatches      ${r.effectMismatches}`,
-    `  end-to-end latency         p50 ${ms(r.latencyMs.p50)}, p95 ${ms(r.latencyMs.p95)}, p99 ${ms(r.latencyMs.p99)} (commit → consumer done)`,
-    `  throughput                 ${r.throughputPerSecond.toFixed(0)} events/s (first commit → last delivery, ${(r.durationMs / 1000).toFixed(1)} s)`,
-    '',
-    r.ok
-      ? 'PASS: every committed event reached every consumer that should get it, once, in order; nothing else did.'
-      : 'FAIL:',
-    ...r.problems.map((p) => `  - ${p}`),
-  ];
-  console.log(lines.join('\n'));
 }
 
 function printEndpoints(pipeline: LocalPipeline): void {

@@ -41,6 +41,7 @@
  *   the source queue has to be done with receive + send locally.
  */
 import { buildApp } from 'fauxqs';
+import { seededRandom } from '../faults';
 import { LOOPBACK_HOST } from './free-port';
 
 /** Options of {@link startSqsEmulator}. */
@@ -60,6 +61,25 @@ export interface SqsEmulatorOptions {
    * @default no logging
    */
   readonly log?: (message: string) => void;
+  /**
+   * Seeded SendMessageBatch entry failures (fauxqs has none of its own).
+   * @default no faults
+   */
+  readonly faults?: SqsFaults;
+}
+
+/** Fault injection for SendMessageBatch, the relay's call. */
+export interface SqsFaults {
+  /** Probability that each entry fails with `InternalError` (the others are enqueued). @default 0 */
+  readonly sendMessageBatchEntryFailureRate?: number;
+  /** @default 1 */
+  readonly seed?: number;
+}
+
+/** Live control of the injected faults, and what they did. */
+export interface SqsFaultControl {
+  set(faults: SqsFaults): void;
+  readonly injected: { entries: number };
 }
 
 /** A running SQS emulator. */
@@ -67,6 +87,8 @@ export interface SqsEmulator {
   /** http://127.0.0.1:<port>, for `new SQSClient({ endpoint })`. */
   readonly endpoint: string;
   readonly port: number;
+  /** Injected SendMessageBatch failures; change them at runtime with `faults.set`. */
+  readonly faults: SqsFaultControl;
   /** Stops listening and closes open connections. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -85,6 +107,7 @@ export interface SqsEmulator {
 export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promise<SqsEmulator> {
   const startedAt = performance.now();
   const app = buildApp({ logger: false, defaultRegion: options.defaultRegion ?? 'us-east-1' });
+  const faults = installSendMessageBatchFaults(app as unknown as FastifyLike, options.faults);
   await app.listen({ port: options.port ?? 0, host: LOOPBACK_HOST });
   const address = app.server.address();
   if (address === null || typeof address === 'string') {
@@ -97,6 +120,7 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
   return {
     endpoint,
     port: address.port,
+    faults,
     stop() {
       const current =
         stopping ??
@@ -107,4 +131,71 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
       return current;
     },
   };
+}
+
+interface FastifyLike {
+  addHook(name: 'preHandler', hook: (request: HookRequest, reply: unknown) => Promise<void>): void;
+  addHook(
+    name: 'onSend',
+    hook: (request: HookRequest, reply: unknown, payload: unknown) => Promise<unknown>,
+  ): void;
+}
+
+interface HookRequest {
+  headers: Record<string, string | string[] | undefined>;
+  body: unknown;
+  injectedFailures?: string[];
+}
+
+/**
+ * Fails some SendMessageBatch entries the way SQS reports per-entry failures:
+ * the chosen entries are removed before fauxqs sees the request, and added to the
+ * response's `Failed` list with `InternalError` (SenderFault false, so retryable).
+ */
+function installSendMessageBatchFaults(app: FastifyLike, initial: SqsFaults = {}): SqsFaultControl {
+  let rate = 0;
+  let random = seededRandom(1);
+  const control: SqsFaultControl = {
+    injected: { entries: 0 },
+    set(faults) {
+      const next = faults.sendMessageBatchEntryFailureRate ?? 0;
+      if (!(next >= 0 && next <= 1))
+        throw new RangeError(`sendMessageBatchEntryFailureRate must be between 0 and 1 (given ${next})`);
+      rate = next;
+      random = seededRandom(faults.seed ?? 1);
+    },
+  };
+  control.set(initial);
+  const isBatchSend = (request: HookRequest) =>
+    request.headers['x-amz-target'] === 'AmazonSQS.SendMessageBatch';
+  app.addHook('preHandler', async (request) => {
+    if (rate === 0 || !isBatchSend(request)) return;
+    const body = request.body as { Entries?: Array<{ Id: string }> } | undefined;
+    if (!body?.Entries) return;
+    const failed = body.Entries.filter(() => random() < rate).map((entry) => entry.Id);
+    if (failed.length === 0) return;
+    body.Entries = body.Entries.filter((entry) => !failed.includes(entry.Id));
+    request.injectedFailures = failed;
+    control.injected.entries += failed.length;
+  });
+  app.addHook('onSend', async (request, _reply, payload) => {
+    if (!request.injectedFailures || typeof payload !== 'string') return payload;
+    try {
+      const response = JSON.parse(payload) as { Successful?: unknown[]; Failed?: unknown[] };
+      response.Failed = [
+        ...(response.Failed ?? []),
+        ...request.injectedFailures.map((Id) => ({
+          Id,
+          SenderFault: false,
+          Code: 'InternalError',
+          Message: 'injected fault',
+        })),
+      ];
+      response.Successful ??= [];
+      return JSON.stringify(response);
+    } catch {
+      return payload;
+    }
+  });
+  return control;
 }

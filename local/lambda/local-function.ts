@@ -2,6 +2,7 @@ import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { seededRandom } from '../faults';
 
 const WORKER_HOST = join(dirname(fileURLToPath(import.meta.url)), 'worker-host.mjs');
 
@@ -56,6 +57,10 @@ export class LocalFunction {
   private stopped = false;
   invocations = 0;
   errors = 0;
+  /** Injected crashes so far. */
+  crashes = 0;
+  private crashRate = 0;
+  private random: () => number = Math.random;
 
   constructor(private readonly config: LocalFunctionConfig) {
     if (!config.name) throw new FunctionError('?', 'ConfigError', 'name is required');
@@ -100,12 +105,32 @@ export class LocalFunction {
     }
   }
 
+  /**
+   * Crash injection: each invocation crashes with this probability, either part-way
+   * (the environment is killed after a random delay) or after the handler returned
+   * (its effects done, its response lost). Seeded, so a run can be replayed.
+   */
+  setFaults(faults: { crashRate?: number; seed?: number }): void {
+    const rate = faults.crashRate ?? 0;
+    if (!(rate >= 0 && rate <= 1))
+      throw new FunctionError(this.name, 'ConfigError', `crashRate must be between 0 and 1 (given ${rate})`);
+    this.crashRate = rate;
+    this.random = seededRandom(faults.seed ?? 1);
+  }
+
   /** Terminates every execution environment. */
   async stop(): Promise<void> {
     this.stopped = true;
     await Promise.all(this.environments.map((env) => env.worker.terminate()));
     for (const wake of this.waiting.splice(0)) wake();
     this.log?.end();
+  }
+
+  /** Replaces a dead or abandoned execution environment, as Lambda starts a fresh one. */
+  private replace(env: Environment): void {
+    const index = this.environments.indexOf(env);
+    void env.worker.terminate();
+    if (index >= 0 && !this.stopped) this.environments[index] = this.spawn();
   }
 
   private spawn(): Environment {
@@ -171,13 +196,19 @@ export class LocalFunction {
 
   private run<R>(env: Environment, event: unknown): Promise<R> {
     const id = this.nextId++;
+    const crash =
+      this.crashRate > 0 && this.random() < this.crashRate
+        ? this.random() < 0.5
+          ? 'mid-invocation'
+          : 'after-return'
+        : undefined;
+    if (crash) this.crashes++;
+    let crashTimer: NodeJS.Timeout | undefined;
     return new Promise<R>((resolve, reject) => {
       const timer = setTimeout(() => {
         cleanup();
         // A timed-out environment may still be running the handler: replace it, as Lambda does.
-        const index = this.environments.indexOf(env);
-        void env.worker.terminate();
-        if (index >= 0 && !this.stopped) this.environments[index] = this.spawn();
+        this.replace(env);
         reject(
           new FunctionError(
             this.name,
@@ -195,6 +226,15 @@ export class LocalFunction {
       }) => {
         if (message.type !== 'result' || message.id !== id) return;
         cleanup();
+        if (crash === 'after-return') {
+          // The handler finished (its side effects happened) but the runtime died before
+          // returning: the caller sees a failure and will redeliver.
+          this.replace(env);
+          reject(
+            new FunctionError(this.name, 'Runtime.ExitError', 'injected crash after the handler returned'),
+          );
+          return;
+        }
         if (message.ok) resolve(message.result as R);
         else
           reject(
@@ -213,12 +253,24 @@ export class LocalFunction {
       };
       const cleanup = () => {
         clearTimeout(timer);
+        clearTimeout(crashTimer);
         env.worker.off('message', onMessage);
         env.worker.off('exit', onExit);
       };
       env.worker.on('message', onMessage);
       env.worker.once('exit', onExit);
       env.worker.postMessage({ id, event });
+      if (crash === 'mid-invocation') {
+        // Killed part-way: whatever the handler had already done stays done.
+        crashTimer = setTimeout(
+          () => {
+            cleanup();
+            this.replace(env);
+            reject(new FunctionError(this.name, 'Runtime.ExitError', 'injected crash during the invocation'));
+          },
+          Math.floor(this.random() * 100),
+        );
+      }
     });
   }
 }

@@ -27,7 +27,7 @@ describe('the local pipeline end to end', () => {
 
   beforeAll(async () => {
     pipeline = await startLocalPipeline({
-      streamFaults: { reorderRate: 0.5, duplicateRate: 0.1, seed: 11 },
+      faults: { seed: 11, stream: { reorderRate: 0.5, duplicateRate: 0.1 } },
       observe: tracker.observe,
       logDir: undefined,
     });

@@ -6,17 +6,20 @@ import {
 import { requireEnv, requirePositiveIntEnv } from '../shared/env';
 import { ENV } from '../shared/env-names';
 import type { EventEnvelope } from '../shared/envelope';
-import { type ConsumerContext, createConsumer } from './kit';
+import { type ConsumerContext, createConsumer, type RawConsumerDefinition, readOnce } from './kit';
 
 export const CONSUMER_NAME = 'order-activity';
-const tableName = requireEnv(ENV.tableName);
-const idempotencyTableName = requireEnv(ENV.idempotencyTableName);
-const ttlSeconds = requirePositiveIntEnv(ENV.idempotencyTtlSeconds);
+const settings = readOnce(() => ({
+  tableName: requireEnv(ENV.tableName),
+  idempotencyTableName: requireEnv(ENV.idempotencyTableName),
+  ttlSeconds: requirePositiveIntEnv(ENV.idempotencyTtlSeconds),
+}));
 const dynamodb = new DynamoDBClient({});
 
 /**
  * Counts events per order (an activity feed's counter), fed by an EventBridge
- * rule. Order does not matter here, so records run in parallel.
+ * rule. Order does not matter here, so records run in parallel. It reads no payload, so it
+ * is a raw consumer: it counts every event its rule delivers, whatever the type or version.
  *
  * The increment and an effect marker (`effect#order-activity#<event id>`, in the
  * idempotency table) commit in one transaction, and the marker must be new: the
@@ -27,6 +30,7 @@ export async function countActivity(
   event: EventEnvelope,
   { logger }: Pick<ConsumerContext, 'logger'>,
 ): Promise<void> {
+  const { tableName, idempotencyTableName, ttlSeconds } = settings();
   const expiration = Math.floor(Date.now() / 1000) + ttlSeconds;
   try {
     await dynamodb.send(
@@ -74,4 +78,6 @@ export async function countActivity(
 }
 
 /** Unordered consumer behind an EventBridge rule: per-order activity counter. */
-export const handler = createConsumer({ name: CONSUMER_NAME, ordered: false, handle: countActivity });
+export const consumer: RawConsumerDefinition = { name: CONSUMER_NAME, ordered: false, handle: countActivity };
+
+export const handler = createConsumer(consumer);

@@ -5,15 +5,16 @@ import {
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { ORDER_AGGREGATE_TYPE, ORDER_EVENT_TYPES } from '../events/order-events';
 import { requireEnv } from '../shared/env';
 import { ENV } from '../shared/env-names';
 import type { EventEnvelope } from '../shared/envelope';
 import { PermanentFailure } from '../shared/errors';
-import { type ConsumerContext, createConsumer } from './kit';
-import { applyOrderEvent, type OrderView } from './order-view';
+import { type ConsumerContext, createConsumer, defineConsumer, readOnce } from './kit';
+import { applyOrderEvent, type OrderEvent, type OrderView, passOverEvent } from './order-view';
 
 export const CONSUMER_NAME = 'order-projection';
-const tableName = requireEnv(ENV.tableName);
+const settings = readOnce(() => ({ tableName: requireEnv(ENV.tableName) }));
 const dynamodb = new DynamoDBClient({});
 
 /** Key of an order's view in the table. */
@@ -39,10 +40,32 @@ export function viewKey(event: Pick<EventEnvelope, 'aggregatetype' | 'aggregatei
  *   replays them in their original order. Applying past a gap would build a
  *   view that never existed.
  */
-export async function project(
+export async function project(event: OrderEvent, context: Pick<ConsumerContext, 'logger'>): Promise<void> {
+  await advanceView(event, context, (current) => applyOrderEvent(current, event));
+}
+
+/**
+ * The `skip` path: an event of a catalog type the projection does not handle. Its FIFO queue
+ * carries every event of every aggregate, so an order's events it does not apply still take
+ * their place in the order's sequence (same checks and conditional write as `project`, only
+ * the position changes); without that, the next event would look like a gap and quarantine
+ * the order. Events of other aggregate types have no view here and are passed over.
+ */
+export async function passOver(
+  event: EventEnvelope,
+  context: Pick<ConsumerContext, 'logger'>,
+): Promise<void> {
+  if (event.aggregatetype !== ORDER_AGGREGATE_TYPE) return;
+  await advanceView(event, context, (current) => passOverEvent(current, event));
+}
+
+/** Writes `next(view)` if the view is exactly one event behind `event`; see {@link project}. */
+async function advanceView(
   event: EventEnvelope,
   { logger }: Pick<ConsumerContext, 'logger'>,
+  next: (current: OrderView | undefined) => OrderView,
 ): Promise<void> {
+  const { tableName } = settings();
   const key = viewKey(event);
   const { Item } = await dynamodb.send(
     new GetItemCommand({ TableName: tableName, Key: key, ConsistentRead: true }),
@@ -59,12 +82,12 @@ export async function project(
       `expected sequence ${last + 1} for ${event.aggregatetype}#${event.aggregateid}, got ${event.sequence}`,
     );
   }
-  const next = applyOrderEvent(current, event);
+  const view = next(current);
   try {
     await dynamodb.send(
       new PutItemCommand({
         TableName: tableName,
-        Item: { ...key, ...marshall({ ...next, entityType: 'VIEW' }) },
+        Item: { ...key, ...marshall({ ...view, entityType: 'VIEW' }) },
         ConditionExpression: current ? 'lastSequence = :last' : 'attribute_not_exists(pk)',
         ...(current ? { ExpressionAttributeValues: { ':last': { N: String(last) } } } : {}),
       }),
@@ -83,4 +106,12 @@ export async function project(
 }
 
 /** Ordered consumer on the FIFO queue: keeps the order read model. */
-export const handler = createConsumer({ name: CONSUMER_NAME, ordered: true, handle: project });
+export const consumer = defineConsumer({
+  name: CONSUMER_NAME,
+  ordered: true,
+  handles: ORDER_EVENT_TYPES,
+  handle: project,
+  skip: passOver,
+});
+
+export const handler = createConsumer(consumer);

@@ -3,6 +3,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { catalog } from '../events/catalog';
 import { requireEnv, requirePositiveIntEnv } from '../shared/env';
 import { ENV } from '../shared/env-names';
 import { newEventId } from '../shared/envelope';
@@ -17,6 +18,8 @@ const orders = new OrderService(
     tableName: requireEnv(ENV.tableName),
     source: requireEnv(ENV.eventSource),
     retentionSeconds: requirePositiveIntEnv(ENV.outboxRetentionDays) * 24 * 3600,
+    // Every event is checked against its schema before commit: a bad payload is a 400, never a DLQ'd event.
+    catalog,
   }),
 );
 
@@ -29,7 +32,7 @@ const ROUTES: Array<{
     method: 'POST',
     pattern: /^\/orders$/,
     run: async (_m, body, meta) => {
-      const input = (body ?? {}) as { orderId?: string; customerId: string; lines: [] };
+      const input = (body ?? {}) as { orderId?: string; customerId: string; lines: []; currency?: string };
       const orderId = input.orderId ?? newEventId();
       const result = await orders.placeOrder(orderId, input, meta);
       return { orderId, version: result.version, eventIds: result.events.map((e) => e.id) };

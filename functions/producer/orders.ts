@@ -1,5 +1,9 @@
+import { catalog, type EventData } from '../events/catalog';
+import { ORDER_AGGREGATE_TYPE, type OrderEventType } from '../events/order-events';
 import { OutboxError, TransactionConflictError, ValidationError } from '../shared/errors';
 import type { CommitResult, OutboxWriter } from '../shared/outbox-writer';
+
+export { ORDER_EVENT_TYPES, type OrderEventType } from '../events/order-events';
 
 /**
  * The example domain: an order that is placed, may gain items, and is then
@@ -19,22 +23,15 @@ export interface OrderState extends Record<string, unknown> {
   readonly customerId: string;
   readonly lines: ReadonlyArray<OrderLine>;
   readonly total: number;
+  /** ISO 4217 code of the amounts; absent on orders placed before it was recorded (EUR). */
+  readonly currency?: string;
 }
 
-/** The order events and their payloads (schema version 1). */
-export interface OrderEvents {
-  OrderPlaced: { customerId: string; lines: ReadonlyArray<OrderLine>; total: number };
-  OrderItemAdded: { line: OrderLine; total: number };
-  OrderConfirmed: { total: number };
-  OrderCancelled: { reason: string };
-}
-export type OrderEventType = keyof OrderEvents;
-export const ORDER_EVENT_TYPES: ReadonlyArray<OrderEventType> = [
-  'OrderPlaced',
-  'OrderItemAdded',
-  'OrderConfirmed',
-  'OrderCancelled',
-];
+/** The order events and their payloads, in the latest version of each (declared in the event catalog). */
+export type OrderEvents = { [T in OrderEventType]: EventData<T> };
+
+/** Currency of an order placed without one. */
+export const DEFAULT_CURRENCY = 'EUR';
 
 /** A command that the order's current state does not allow (e.g. confirming a cancelled order). */
 export class InvalidTransitionError extends OutboxError {
@@ -50,7 +47,7 @@ export interface CommandMeta {
   readonly traceparent?: string;
 }
 
-export const ORDER_AGGREGATE = 'Order';
+export const ORDER_AGGREGATE = ORDER_AGGREGATE_TYPE;
 
 /** Order commands over an OutboxWriter. */
 export class OrderService {
@@ -62,7 +59,7 @@ export class OrderService {
   /** Places a new order; fails with ConcurrencyConflictError if the id is taken. */
   placeOrder(
     orderId: string,
-    input: { customerId: string; lines: OrderLine[] },
+    input: { customerId: string; lines: OrderLine[]; currency?: string },
     meta: CommandMeta = {},
   ): Promise<CommitResult> {
     const lines = validateLines(input?.lines);
@@ -73,13 +70,17 @@ export class OrderService {
     ) {
       throw new ValidationError('customerId', 'must be a string of 1 to 64 characters', input.customerId);
     }
+    const currency = input.currency ?? DEFAULT_CURRENCY;
+    if (typeof currency !== 'string' || !/^[A-Z]{3}$/.test(currency)) {
+      throw new ValidationError('currency', 'must be an ISO 4217 code of 3 capital letters', input.currency);
+    }
     const total = totalOf(lines);
     return this.writer.commit({
       aggregateType: ORDER_AGGREGATE,
       aggregateId: orderId,
       expectedVersion: 0,
-      state: { status: 'PLACED', customerId: input.customerId, lines, total } satisfies OrderState,
-      events: [{ type: 'OrderPlaced', data: { customerId: input.customerId, lines, total } }],
+      state: { status: 'PLACED', customerId: input.customerId, lines, total, currency } satisfies OrderState,
+      events: [orderEvent('OrderPlaced', { customerId: input.customerId, lines, total, currency })],
       ...meta,
     });
   }
@@ -140,7 +141,7 @@ export class OrderService {
           aggregateId: orderId,
           expectedVersion: current.version,
           state,
-          events: [{ type, data }],
+          events: [orderEvent(type, data)],
           ...meta,
         });
       } catch (error) {
@@ -149,6 +150,15 @@ export class OrderService {
       }
     }
   }
+}
+
+/**
+ * An order event in the latest version of its type: producers write the latest, consumers
+ * upcast older ones. The version is explicit so that a writer without a catalog stamps the
+ * same version as one with it.
+ */
+function orderEvent<T extends OrderEventType>(type: T, data: OrderEvents[T]) {
+  return { type, schemaVersion: catalog.latest(type).version, data };
 }
 
 function validateLines(lines: unknown): OrderLine[] {

@@ -6,6 +6,7 @@ import {
   TransactWriteItemsCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import type { AnyEventDefinition, EventCatalog } from '../events/event-catalog';
 import { aggregateKey, buildEnvelope, type EventEnvelope, type NewEvent } from './envelope';
 import {
   ConcurrencyConflictError,
@@ -29,6 +30,16 @@ export interface OutboxWriterOptions {
   readonly now?: () => Date;
   /** Event id generator, for tests. @default UUIDv7 */
   readonly newId?: () => string;
+  /**
+   * Event catalog every event is validated against before the transaction is sent: the type
+   * must be in it, `schemaVersion` must be the type's latest (omitted means the latest) and
+   * `data` must match that version's schema; what is published is the schema's output (fields
+   * the schema does not declare are dropped). Failures throw `EventSchemaError` (a
+   * `ValidationError`) naming the event, the version and the field, and nothing is written.
+   * @default - no catalog: events are written as given, `schemaVersion` defaults to 1 (for
+   * tools, tests and services that do not share this project's catalog)
+   */
+  readonly catalog?: EventCatalog<AnyEventDefinition>;
 }
 
 /** One command's writes: the aggregate's new state and the events describing the change. */
@@ -69,14 +80,15 @@ const DEFAULT_RETENTION_SECONDS = 7 * 24 * 3600;
  * if the stored version is the expected one, and puts each outbox item only if
  * its sequence is new. Version N+k is written with events N+1..N+k, so the
  * per-aggregate sequence is gapless; a cancelled transaction writes nothing,
- * and so publishes nothing.
+ * and so publishes nothing. With a `catalog`, every event is validated against
+ * its schema first.
  *
  * @example
- * const writer = new OutboxWriter({ client, tableName, source: 'com.example.orders' });
+ * const writer = new OutboxWriter({ client, tableName, source: 'com.example.orders', catalog });
  * const current = await writer.load('Order', id);
  * await writer.commit({
  *   aggregateType: 'Order', aggregateId: id, expectedVersion: current?.version ?? 0,
- *   state: { status: 'PLACED' }, events: [{ type: 'OrderPlaced', data: { total: 42 } }],
+ *   state: { status: 'CONFIRMED' }, events: [{ type: 'OrderConfirmed', data: { total: 42 } }],
  * });
  */
 export class OutboxWriter {
@@ -86,6 +98,7 @@ export class OutboxWriter {
   private readonly retentionSeconds: number;
   private readonly now: () => Date;
   private readonly newId: (() => string) | undefined;
+  private readonly catalog: EventCatalog<AnyEventDefinition> | undefined;
 
   constructor(options: OutboxWriterOptions) {
     if (!options || typeof options !== 'object')
@@ -115,6 +128,7 @@ export class OutboxWriter {
     this.retentionSeconds = retention;
     this.now = options.now ?? (() => new Date());
     this.newId = options.newId;
+    this.catalog = options.catalog;
   }
 
   /** Reads an aggregate's state and version (strongly consistent); undefined if it does not exist. */
@@ -146,7 +160,8 @@ export class OutboxWriter {
     const expiresAt = Math.floor(time.getTime() / 1000) + this.retentionSeconds;
     const version = request.expectedVersion + request.events.length;
 
-    const envelopes = request.events.map((event, index) => {
+    const events = request.events.map((event, index) => this.checkEvent(event, index));
+    const envelopes = events.map((event, index) => {
       const envelope = buildEnvelope(event, {
         source: this.source,
         aggregateType: request.aggregateType,
@@ -215,10 +230,22 @@ export class OutboxWriter {
     return { items, result: { version, events: envelopes } };
   }
 
+  /** Validates one event against the catalog, if there is one; returns what to publish. */
+  private checkEvent(event: NewEvent, index: number): NewEvent {
+    if (!this.catalog) return event;
+    if (!event || typeof event !== 'object')
+      throw new ValidationError(`events[${index}]`, 'must be an object', event);
+    const checked = this.catalog.encode(event.type, event.schemaVersion, event.data, {
+      field: `events[${index}]`,
+    });
+    return { type: event.type, schemaVersion: checked.version, data: checked.data };
+  }
+
   /**
    * Commits state and events atomically.
    *
-   * @throws ValidationError / LimitExceededError before anything is sent
+   * @throws ValidationError / LimitExceededError before anything is sent (`EventSchemaError`, a
+   *   ValidationError, for an event that does not fit the catalog)
    * @throws ConcurrencyConflictError when the stored version is not `expectedVersion`
    * @throws TransactionConflictError when another transaction raced this one (retry)
    */

@@ -7,6 +7,8 @@ import {
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { catalog } from '../../../functions/events/catalog';
+import { EventSchemaError } from '../../../functions/events/event-catalog';
 import {
   ConcurrencyConflictError,
   LimitExceededError,
@@ -186,5 +188,97 @@ describe('OutboxWriter.load', () => {
   it('returns undefined for an aggregate that does not exist', async () => {
     ddb.on(GetItemCommand).resolves({});
     await expect(writer().load('Order', 'o-404')).resolves.toBeUndefined();
+  });
+});
+
+describe('OutboxWriter with the event catalog', () => {
+  beforeEach(() => ddb.reset());
+
+  const catalogWriter = () =>
+    new OutboxWriter({
+      client: new DynamoDBClient({}),
+      tableName: 'outbox',
+      source: 'com.example.orders',
+      now: () => now,
+      catalog,
+    });
+  const placed = {
+    customerId: 'c-1',
+    lines: [{ sku: 'SKU-1', quantity: 2, unitPrice: 100 }],
+    total: 200,
+    currency: 'EUR',
+  };
+  const placing = (event: { type: string; schemaVersion?: number; data: unknown }) => ({
+    aggregateType: 'Order',
+    aggregateId: 'o-1',
+    expectedVersion: 0,
+    state: { status: 'PLACED' },
+    events: [event],
+  });
+  const published = () =>
+    (ddb.commandCalls(TransactWriteItemsCommand)[0]?.args[0].input.TransactItems ?? [])
+      .slice(1)
+      .map((item) => fromOutboxItem(unmarshall(item.Put?.Item ?? {})).envelope);
+
+  it('stamps the latest version of the type and publishes the schema output', async () => {
+    // Given a payload with a field the schema does not declare
+    ddb.on(TransactWriteItemsCommand).resolves({});
+
+    // When
+    await catalogWriter().commit(
+      placing({ type: 'OrderPlaced', data: { ...placed, note: 'not in the schema' } }),
+    );
+
+    // Then
+    expect(published()).toEqual([
+      expect.objectContaining({ type: 'OrderPlaced', schemaversion: 2, data: placed }),
+    ]);
+  });
+
+  it('refuses a payload that does not match its schema, naming the event, the version and the field, and writes nothing', async () => {
+    // Given
+    const bad = placing({
+      type: 'OrderPlaced',
+      data: { ...placed, lines: [{ sku: 'SKU-1', quantity: 0, unitPrice: 100 }] },
+    });
+
+    // When / Then
+    const error = await catalogWriter()
+      .commit(bad)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ValidationError);
+    expect(error).toBeInstanceOf(EventSchemaError);
+    expect(error).toMatchObject({
+      reason: 'InvalidPayload',
+      eventType: 'OrderPlaced',
+      schemaVersion: 2,
+      field: 'events[0].data.lines[0].quantity',
+    });
+    expect((error as Error).message).toBe(
+      'events[0].data.lines[0].quantity does not match OrderPlaced v2: Too small: expected number to be >=1 (given 0)',
+    );
+    expect(ddb.commandCalls(TransactWriteItemsCommand)).toHaveLength(0);
+  });
+
+  it('refuses an event type that is not in the catalog', async () => {
+    await expect(catalogWriter().commit(placing({ type: 'OrderTeleported', data: {} }))).rejects.toThrow(
+      /events\[0\].type is not in the event catalog \(known: OrderPlaced, OrderItemAdded, OrderConfirmed, OrderCancelled\) \(given "OrderTeleported"\)/,
+    );
+    expect(ddb.commandCalls(TransactWriteItemsCommand)).toHaveLength(0);
+  });
+
+  it('refuses a version other than the latest: producers write the latest, consumers upcast', async () => {
+    const { currency: _, ...v1 } = placed;
+    await expect(
+      catalogWriter().commit(placing({ type: 'OrderPlaced', schemaVersion: 1, data: v1 })),
+    ).rejects.toThrow(/events\[0\].schemaVersion of OrderPlaced must be its latest version 2/);
+  });
+
+  it('writes events as given when it has no catalog', async () => {
+    ddb.on(TransactWriteItemsCommand).resolves({});
+    await writer().commit(placing({ type: 'OrderTeleported', data: { anything: true } }));
+    expect(published()).toEqual([
+      expect.objectContaining({ type: 'OrderTeleported', schemaversion: 1, data: { anything: true } }),
+    ]);
   });
 });

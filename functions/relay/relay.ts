@@ -336,6 +336,9 @@ export class Relay {
       }));
       const batch = nextFifoBatch(available, sizeOf, limits, start);
       if (batch.length === 0) return false;
+      // A partial batch while others are in flight would only hold the groups that happen to be
+      // free now; waiting for a call to return frees its groups and fills the next call instead.
+      if (batch.length < limits.maxEntries && running.size > 0) return false;
       start = ((batch.at(-1)?.groupIndex ?? 0) + 1) % groups.length;
       for (const { groupIndex } of batch) inFlight.add(groupIndex);
       const call = (async () => {

@@ -1,37 +1,19 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { EventBus, Match } from 'aws-cdk-lib/aws-events';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { validateIntegerInRange } from './constructs/errors';
 import { EventConsumer } from './constructs/event-consumer';
 import { OrderApi } from './constructs/order-api';
 import { OrderedConsumer } from './constructs/ordered-consumer';
 import { OutboxRelay } from './constructs/outbox-relay';
+import { OutboxSweeper } from './constructs/outbox-sweeper';
 import { IdempotencyTable, OutboxTable } from './constructs/outbox-table';
+import { PipelineObservability } from './constructs/pipeline-observability';
+import { STACK_OUTPUTS } from './stack-outputs';
 
-/**
- * Logical IDs of the stack outputs, so tests and scripts can find resources by name.
- *
- * Each ordered and event consumer adds `<Consumer>QueueUrl`, `<Consumer>DeadLetterQueueUrl`
- * and `<Consumer>FunctionName`; event consumers also `<Consumer>TargetDeadLetterQueueUrl`.
- */
-export const STACK_OUTPUTS = {
-  tableName: 'TableName',
-  idempotencyTableName: 'IdempotencyTableName',
-  eventBusName: 'EventBusName',
-  eventArchiveName: 'EventArchiveName',
-  relayFunctionName: 'RelayFunctionName',
-  relayFailureQueueUrl: 'RelayFailureQueueUrl',
-  orderApiFunctionName: 'OrderApiFunctionName',
-  orderApiUrl: 'OrderApiUrl',
-  orderProjectionQueueUrl: 'OrderProjectionQueueUrl',
-  orderProjectionDeadLetterQueueUrl: 'OrderProjectionDeadLetterQueueUrl',
-  orderProjectionFunctionName: 'OrderProjectionFunctionName',
-  orderActivityQueueUrl: 'OrderActivityQueueUrl',
-  orderActivityDeadLetterQueueUrl: 'OrderActivityDeadLetterQueueUrl',
-  orderActivityTargetDeadLetterQueueUrl: 'OrderActivityTargetDeadLetterQueueUrl',
-  orderActivityFunctionName: 'OrderActivityFunctionName',
-} as const;
+export { STACK_OUTPUTS } from './stack-outputs';
 
 /** Props of {@link OutboxPipelineStack}. */
 export interface OutboxPipelineStackProps extends StackProps {
@@ -65,12 +47,17 @@ export interface OutboxPipelineStackProps extends StackProps {
    * @default RetentionDays.ONE_MONTH
    */
   readonly logRetention?: RetentionDays;
+  /**
+   * Topic every alarm of the pipeline notifies (on ALARM and OK); subscribe the on-call rotation to it.
+   * @default - a new KMS-encrypted topic that only accepts TLS requests (output `AlarmTopicArn`)
+   */
+  readonly alarmTopic?: ITopic;
 }
 
 /**
  * The transactional outbox pipeline: producer API → table (business state and outbox in one
  * transaction) → stream → relay → EventBridge bus and one FIFO queue per ordered consumer →
- * idempotent consumers, each with a dead-letter queue.
+ * idempotent consumers, each with a dead-letter queue; alarms and a dashboard watch it.
  */
 export class OutboxPipelineStack extends Stack {
   constructor(scope: Construct, id: string, props: OutboxPipelineStackProps = {}) {
@@ -80,7 +67,17 @@ export class OutboxPipelineStack extends Stack {
     const eventSource = props.eventSource ?? 'com.example.orders';
     const fifoMaxReceiveCount = props.fifoMaxReceiveCount ?? 5;
     validateIntegerInRange('fifoMaxReceiveCount', fifoMaxReceiveCount, 1, 1000);
-    const functionOptions = { logRetention: props.logRetention ?? RetentionDays.ONE_MONTH, removalPolicy };
+    // Created first: every construct below registers its functions and dead-letter queues with
+    // it through `monitor`, so alarms follow the constructs with no list to keep in sync here.
+    const observability = new PipelineObservability(this, 'Observability', {
+      alarmTopic: props.alarmTopic,
+      removalPolicy,
+    });
+    const functionOptions = {
+      logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      removalPolicy,
+      monitor: observability,
+    };
 
     const { table } = new OutboxTable(this, 'OutboxTable', { removalPolicy });
     const { table: idempotencyTable } = new IdempotencyTable(this, 'IdempotencyTable', { removalPolicy });
@@ -100,6 +97,8 @@ export class OutboxPipelineStack extends Stack {
       outboxRetention,
     });
     const relay = new OutboxRelay(this, 'Relay', { ...functionOptions, table, eventBus });
+    // Re-publishes what the stream missed and reports the oldest unpublished event for its alarm.
+    const sweeper = new OutboxSweeper(this, 'Sweeper', { ...functionOptions, table, relay });
 
     const consumerOptions = {
       ...functionOptions,
@@ -127,6 +126,7 @@ export class OutboxPipelineStack extends Stack {
       eventArchiveName: archive.archiveName,
       relayFunctionName: relay.function.functionName,
       relayFailureQueueUrl: relay.failureQueue.queueUrl,
+      sweeperFunctionName: sweeper.function.functionName,
       orderApiFunctionName: orderApi.function.functionName,
       orderApiUrl: orderApi.url.url,
       orderProjectionQueueUrl: orderProjection.queue.queueUrl,
@@ -136,6 +136,8 @@ export class OutboxPipelineStack extends Stack {
       orderActivityDeadLetterQueueUrl: orderActivity.deadLetterQueue.queueUrl,
       orderActivityTargetDeadLetterQueueUrl: orderActivity.targetDeadLetterQueue.queueUrl,
       orderActivityFunctionName: orderActivity.function.functionName,
+      alarmTopicArn: observability.alarmTopic.topicArn,
+      dashboardName: observability.dashboard.dashboardName,
     };
     for (const [key, value] of Object.entries(outputs)) {
       new CfnOutput(this, STACK_OUTPUTS[key as keyof typeof STACK_OUTPUTS], { value });

@@ -199,6 +199,19 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
         attributes: { Arn: `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${fn.logicalId}` },
       });
     }
+    for (const archive of topology.archives) {
+      const bus = resources.get(archive.eventBusLogicalId);
+      if (!bus) continue;
+      const arn = eventBus.createArchive({
+        name: archive.name,
+        eventBusName: bus.ref,
+        eventPattern: archive.eventPattern,
+      });
+      resources.set(archive.logicalId, {
+        ref: archive.name,
+        attributes: { Arn: arn, ArchiveName: archive.name },
+      });
+    }
     const queueUrl = (logicalId: string | undefined) =>
       logicalId ? resources.get(logicalId)?.attributes.QueueUrl : undefined;
     for (const rule of topology.rules) {

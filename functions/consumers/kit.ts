@@ -368,24 +368,39 @@ export function createConsumer(
     }
   };
 
-  const processor = definition.ordered
-    ? new SqsFifoPartialProcessorAsync()
-    : new BatchProcessor(BatchEventType.SQS);
+  const processor = new BatchProcessor(BatchEventType.SQS);
 
   return middy(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
     wiring().idempotencyConfig.registerLambdaContext(context);
     if (definition.ordered) {
-      // skipGroupOnError: a failure holds back only its own aggregate's later messages.
-      return processPartialResponse(event, processRecord, processor as SqsFifoPartialProcessorAsync, {
-        context,
-        skipGroupOnError: true,
-      });
+      // Records of one message group run in order through SqsFifoPartialProcessorAsync
+      // (skipGroupOnError: a failure holds back only that group's later messages); distinct
+      // groups, i.e. distinct aggregates, have no order between them and run concurrently.
+      const responses = await Promise.all(
+        groupByMessageGroup(event.Records).map((records) =>
+          processPartialResponse({ Records: records }, processRecord, new SqsFifoPartialProcessorAsync(), {
+            context,
+            skipGroupOnError: true,
+          }),
+        ),
+      );
+      return { batchItemFailures: responses.flatMap((response) => response.batchItemFailures) };
     }
     return processPartialResponse(event, processRecord, processor as BatchProcessor, { context });
   })
     .use(captureLambdaHandler(tracer))
     .use(injectLambdaContext(logger))
     .use(logMetrics(metrics));
+}
+
+/** Splits a FIFO batch by MessageGroupId, keeping each group's records in their batch order. */
+export function groupByMessageGroup(records: ReadonlyArray<SQSRecord>): SQSRecord[][] {
+  const groups = new Map<string, SQSRecord[]>();
+  for (const record of records) {
+    const group = record.attributes.MessageGroupId ?? '';
+    groups.set(group, [...(groups.get(group) ?? []), record]);
+  }
+  return [...groups.values()];
 }
 
 /** Sends a message to the consumer's DLQ with the failure reason; FIFO DLQs keep the message's group. */

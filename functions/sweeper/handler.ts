@@ -27,9 +27,10 @@ const sweeper = new Sweeper(
               TableName: tableName,
               IndexName: PENDING.indexName,
               KeyConditionExpression: before ? '#shard = :shard AND #since < :before' : '#shard = :shard',
+              // DynamoDB refuses an attribute name the expression does not use.
               ExpressionAttributeNames: {
                 '#shard': PENDING.shardAttribute,
-                '#since': PENDING.sinceAttribute,
+                ...(before ? { '#since': PENDING.sinceAttribute } : {}),
               },
               ExpressionAttributeValues: {
                 ':shard': { S: shard },

@@ -5,16 +5,30 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { ENV } from '../../functions/shared/env-names';
 import { ConstructPropsError, validateDurationInRange, validateIntegerInRange } from './errors';
+import { grantOnTableOnly } from './outbox-table';
 import {
   DEFAULT_FUNCTION_TIMEOUT,
   PipelineFunction,
   type PipelineFunctionOptions,
 } from './pipeline-function';
+import type { MonitoringOptions } from './pipeline-observability';
 
 /** Consumer name derived from an entry: its last segment, e.g. `'consumers/order-projection'` → `'order-projection'`. */
 export function defaultConsumerName(entry: string): string {
   return entry.split('/').at(-1) ?? entry;
 }
+
+/** What a consumer may do on the table that holds its read model: item reads and writes by key. */
+export const READ_MODEL_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:ConditionCheckItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+] as const;
 
 /** Idempotency record lifetime when none is given: the stack's default outbox retention. */
 export const DEFAULT_IDEMPOTENCY_TTL = Duration.days(7);
@@ -24,12 +38,12 @@ export const DEFAULT_IDEMPOTENCY_TTL = Duration.days(7);
 const CONSUMER_NAME_PATTERN = /^[a-z][a-z0-9-]{1,62}$/;
 
 /** Props shared by every consumer construct. */
-export interface ConsumerOptions extends PipelineFunctionOptions {
+export interface ConsumerOptions extends PipelineFunctionOptions, MonitoringOptions {
   /** Entry file below `functions/`, without extension, e.g. `'consumers/order-projection'`. */
   readonly entry: string;
   /** Table of the Powertools idempotency records (partition key `id`, TTL `expiration`). */
   readonly idempotencyTable: ITable;
-  /** Table the consumer projects into; it gets read and write access. */
+  /** Table the consumer projects into; it gets item read and write access ({@link READ_MODEL_ACTIONS}), not index access. */
   readonly table: ITable;
   /**
    * Name of the consumer in metrics, idempotency and read-model keys (lowercase kebab-case);
@@ -88,8 +102,8 @@ export function consumerVisibilityTimeout(timeout?: Duration, maxBatchingWindow?
 
 /**
  * A consumer's function, wired in one place: environment, grants on the idempotency and
- * read-model tables and on its dead-letter queue, and an SQS event source that reports
- * partial batch failures.
+ * read-model tables and on its dead-letter queue, an SQS event source that reports
+ * partial batch failures, and registration with the monitor when one is given.
  */
 export class ConsumerFunction extends PipelineFunction {
   constructor(scope: Construct, id: string, props: ConsumerFunctionProps) {
@@ -122,8 +136,9 @@ export class ConsumerFunction extends PipelineFunction {
     });
 
     props.idempotencyTable.grantReadWriteData(this);
-    // The read model is a projection the consumer owns: it puts, updates and deletes its items.
-    props.table.grantReadWriteData(this);
+    // The read model is a projection the consumer owns: it reads, puts, updates and deletes its
+    // items, by key. On the table only: no scans, and no access to the outbox's pending index.
+    grantOnTableOnly(props.table, this, ...READ_MODEL_ACTIONS);
     props.deadLetterQueue.grantSendMessages(this);
     this.addEventSource(
       new SqsEventSource(props.queue, {
@@ -133,5 +148,6 @@ export class ConsumerFunction extends PipelineFunction {
         reportBatchItemFailures: true,
       }),
     );
+    props.monitor?.monitorConsumer({ consumerName: props.consumerName, function: this });
   }
 }

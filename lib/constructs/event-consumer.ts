@@ -127,6 +127,11 @@ export class EventConsumer extends Construct {
       deadLetterQueue: this.deadLetterQueue,
       batchSize,
     });
+    props.monitor?.monitorDeadLetterQueue(this.deadLetterQueue, `${consumerName} dead-letter queue`);
+    props.monitor?.monitorDeadLetterQueue(
+      this.targetDeadLetterQueue,
+      `${consumerName} EventBridge target dead-letter queue`,
+    );
   }
 }
 

@@ -4,10 +4,12 @@ import { type FunctionUrl, FunctionUrlAuthType } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { ENV } from '../../functions/shared/env-names';
 import { ConstructPropsError, validateDurationInRange } from './errors';
+import { grantOnTableOnly } from './outbox-table';
 import { PipelineFunction, type PipelineFunctionOptions } from './pipeline-function';
+import type { MonitoringOptions } from './pipeline-observability';
 
 /** Props of {@link OrderApi}. */
-export interface OrderApiProps extends PipelineFunctionOptions {
+export interface OrderApiProps extends PipelineFunctionOptions, MonitoringOptions {
   /** Table the API writes aggregates and outbox items to, in one transaction. */
   readonly table: ITable;
   /** CloudEvents `source` stamped on every event, e.g. `'com.example.orders'`. */
@@ -51,7 +53,9 @@ export class OrderApi extends Construct {
     });
     // TransactWriteItems is authorised per item action: Put (outbox items, new aggregates),
     // Update (aggregate versions) and ConditionCheck; reads serve the API's GET routes.
-    props.table.grant(
+    // On the table only: the API never reads the pending index.
+    grantOnTableOnly(
+      props.table,
       this.function,
       'dynamodb:ConditionCheckItem',
       'dynamodb:PutItem',
@@ -60,6 +64,7 @@ export class OrderApi extends Construct {
       'dynamodb:Query',
     );
     this.url = this.function.addFunctionUrl({ authType: FunctionUrlAuthType.AWS_IAM });
+    props.monitor?.monitorFunction(this.function, 'orders API');
   }
 }
 

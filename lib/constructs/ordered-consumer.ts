@@ -64,5 +64,6 @@ export class OrderedConsumer extends Construct {
       batchSize,
     });
     props.relay.addOrderedQueue(this.queue);
+    props.monitor?.monitorDeadLetterQueue(this.deadLetterQueue, `${consumerName} dead-letter queue`);
   }
 }

@@ -8,11 +8,16 @@ import { Construct } from 'constructs';
 import { ENV } from '../../functions/shared/env-names';
 import { OUTBOX_ENTITY_TYPE } from '../../functions/shared/outbox-item';
 import { ConstructPropsError, validateDurationInRange, validateIntegerInRange } from './errors';
+import { grantOnTableOnly } from './outbox-table';
 import { PipelineFunction, type PipelineFunctionOptions } from './pipeline-function';
+import type { MonitoringOptions } from './pipeline-observability';
 import { createFailureQueue } from './secure-queue';
 
+/** Powertools service name of the relay: the `service` dimension of its metrics and the `service` key of its logs. */
+export const RELAY_SERVICE_NAME = 'outbox-relay';
+
 /** Props of {@link OutboxRelay}. */
-export interface OutboxRelayProps extends PipelineFunctionOptions {
+export interface OutboxRelayProps extends PipelineFunctionOptions, MonitoringOptions {
   /** Table holding the outbox items; must have a stream with new images. */
   readonly table: ITable;
   /** Bus every event is published to. */
@@ -66,7 +71,8 @@ export interface OutboxRelayProps extends PipelineFunctionOptions {
  *
  * The stream mapping delivers only inserted outbox items (`entityType = 'OUTBOX'`), reports
  * partial batch failures, bisects failing batches and sends records that exhaust their retries
- * to a failure queue, which the relay function also uses for malformed records.
+ * to a failure queue, which the relay function also uses for malformed records. Given a
+ * `monitor`, the relay registers its function and failure queue for alarms.
  *
  * @example
  * const relay = new OutboxRelay(this, 'Relay', { table, eventBus });
@@ -77,10 +83,15 @@ export class OutboxRelay extends Construct {
   readonly function: PipelineFunction;
   /** Failed stream batches (mapping on-failure destination) and malformed records (sent by the relay). */
   readonly failureQueue: Queue;
+  private readonly table: ITable;
+  private readonly eventBus: IEventBus;
   private readonly orderedQueues: IQueue[] = [];
+  private readonly publishers: PipelineFunction[] = [];
 
   constructor(scope: Construct, id: string, props: OutboxRelayProps) {
     super(scope, id);
+    this.table = props.table;
+    this.eventBus = props.eventBus;
     const batchSize = props.batchSize ?? 100;
     const maxBatchingWindow = props.maxBatchingWindow ?? Duration.seconds(0);
     const retryAttempts = props.retryAttempts ?? 10;
@@ -108,28 +119,15 @@ export class OutboxRelay extends Construct {
 
     this.function = new PipelineFunction(this, 'Function', {
       entry: 'relay/handler',
-      serviceName: 'outbox-relay',
+      serviceName: RELAY_SERVICE_NAME,
       description: 'Publishes outbox events from the table stream to EventBridge and the ordered FIFO queues',
       timeout: props.timeout,
       memorySize: props.memorySize,
       logRetention: props.logRetention,
       removalPolicy: props.removalPolicy,
-      environment: {
-        [ENV.tableName]: props.table.tableName,
-        [ENV.eventBusName]: props.eventBus.eventBusName,
-        [ENV.relayFailureQueueUrl]: this.failureQueue.queueUrl,
-        // Resolved at synth, so ordered consumers created after the relay are included.
-        [ENV.orderedQueueUrls]: Lazy.string({
-          produce: () => Stack.of(this).toJsonString(this.orderedQueues.map((queue) => queue.queueUrl)),
-        }),
-      },
     });
 
-    // Gap fill and cursor reads, cursor writes; the relay never creates or deletes items.
-    props.table.grantReadData(this.function);
-    props.table.grant(this.function, 'dynamodb:UpdateItem');
-    props.eventBus.grantPutEventsTo(this.function);
-    this.failureQueue.grantSendMessages(this.function);
+    this.bindPublisher(this.function);
 
     this.function.addEventSource(
       new DynamoEventSource(props.table, {
@@ -150,6 +148,8 @@ export class OutboxRelay extends Construct {
         ],
       }),
     );
+    props.monitor?.monitorRelay({ function: this.function, serviceName: RELAY_SERVICE_NAME, maxRecordAge });
+    props.monitor?.monitorDeadLetterQueue(this.failureQueue, 'relay failure queue');
     if (this.function.role !== undefined) {
       Validations.of(this.function.role).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::*]',
@@ -175,6 +175,37 @@ export class OutboxRelay extends Construct {
       throw new ConstructPropsError(`ordered queue is already registered (given ${queue.node.path})`);
     }
     this.orderedQueues.push(queue);
-    queue.grantSendMessages(this.function);
+    for (const publisher of this.publishers) queue.grantSendMessages(publisher);
+  }
+
+  /**
+   * Lets another function run the relay core (the sweeper does, to re-publish what the stream
+   * missed): the relay's environment and the relay's grants, including on ordered queues
+   * registered later.
+   *
+   * @throws ConstructPropsError if the function is already bound
+   */
+  bindPublisher(fn: PipelineFunction): void {
+    if (this.publishers.includes(fn)) {
+      throw new ConstructPropsError(`function is already bound to the relay (given ${fn.node.path})`);
+    }
+    this.publishers.push(fn);
+    fn.addEnvironment(ENV.tableName, this.table.tableName);
+    fn.addEnvironment(ENV.eventBusName, this.eventBus.eventBusName);
+    fn.addEnvironment(ENV.relayFailureQueueUrl, this.failureQueue.queueUrl);
+    // Resolved at synth, so ordered consumers created after the relay are included.
+    fn.addEnvironment(
+      ENV.orderedQueueUrls,
+      Lazy.string({
+        produce: () => Stack.of(this).toJsonString(this.orderedQueues.map((queue) => queue.queueUrl)),
+      }),
+    );
+    // Cursor reads (BatchGetItem), gap fill (Query on the table), cursor writes and clearing an
+    // outbox item's pending marks (UpdateItem). Table only: the relay core reads no index, and it
+    // never creates, deletes or scans items.
+    grantOnTableOnly(this.table, fn, 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:UpdateItem');
+    this.eventBus.grantPutEventsTo(fn);
+    this.failureQueue.grantSendMessages(fn);
+    for (const queue of this.orderedQueues) queue.grantSendMessages(fn);
   }
 }

@@ -1,9 +1,64 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, BillingMode, StreamViewType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import {
+  AttributeType,
+  BillingMode,
+  type ITable,
+  ProjectionType,
+  StreamViewType,
+  Table,
+  TableEncryption,
+} from 'aws-cdk-lib/aws-dynamodb';
+import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { PENDING } from '../../functions/shared/outbox-item';
 
 /** Attribute holding the epoch-seconds expiry of an outbox item; DynamoDB TTL deletes the item after it. */
 export const OUTBOX_TTL_ATTRIBUTE = 'expiresAt';
+
+/**
+ * The sparse index of outbox items not yet published.
+ *
+ * Every outbox item is written with `pendingShard` (`PENDING#0`..`PENDING#7`) and `pendingSince`
+ * (the event time, ISO-8601); the relay removes both once every target has the event, so the
+ * item drops out of the index. What stays in it is unpublished, oldest first per shard: the
+ * sweeper and `npm run outbox -- status` read the age of the oldest one with one query per shard.
+ *
+ * Eight shards, because one index partition takes about 1,000 writes per second and every
+ * outbox insert and every relay removal writes to it; the writer picks the shard by hashing the
+ * aggregate key. KEYS_ONLY, because readers need only `pendingSince` and the item key.
+ *
+ * The names are the writer's (`PENDING` in functions/shared/outbox-item.ts), so the index and
+ * the code that fills it cannot drift apart.
+ */
+export const PENDING_INDEX = {
+  name: PENDING.indexName,
+  partitionKey: PENDING.shardAttribute,
+  sortKey: PENDING.sinceAttribute,
+  shards: PENDING.shards,
+} as const;
+
+/**
+ * Lets `grantee` query the pending index and nothing else: no item reads, no other index.
+ *
+ * @example
+ * grantPendingIndexQuery(outboxTable.table, sweeper);
+ */
+export function grantPendingIndexQuery(table: ITable, grantee: IGrantable): Grant {
+  return Grant.addToPrincipal({
+    grantee,
+    actions: ['dynamodb:Query'],
+    resourceArns: [`${table.tableArn}/index/${PENDING_INDEX.name}`],
+  });
+}
+
+/**
+ * Grants `actions` on the table itself but not on its indexes, unlike `ITable.grant`, which
+ * adds `<table>/index/*` as soon as the table has an index. For functions that only read and
+ * write items by key.
+ */
+export function grantOnTableOnly(table: ITable, grantee: IGrantable, ...actions: string[]): Grant {
+  return Grant.addToPrincipal({ grantee, actions, resourceArns: [table.tableArn] });
+}
 
 /** Attribute the Powertools DynamoDB persistence layer writes its expiry to (its default schema). */
 export const IDEMPOTENCY_TTL_ATTRIBUTE = 'expiration';
@@ -34,7 +89,8 @@ export interface OutboxTableProps {
  * keyed by string `pk`/`sk`.
  *
  * Its stream carries new images only: the relay publishes inserted outbox items and never
- * needs the old image. Outbox items expire through TTL on `expiresAt`.
+ * needs the old image. Outbox items expire through TTL on `expiresAt`. The sparse
+ * {@link PENDING_INDEX} holds the keys of outbox items not yet published.
  */
 export class OutboxTable extends Construct {
   /** The DynamoDB table; its stream feeds the relay. */
@@ -49,6 +105,12 @@ export class OutboxTable extends Construct {
       stream: StreamViewType.NEW_IMAGE,
       timeToLiveAttribute: OUTBOX_TTL_ATTRIBUTE,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    this.table.addGlobalSecondaryIndex({
+      indexName: PENDING_INDEX.name,
+      partitionKey: { name: PENDING_INDEX.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: PENDING_INDEX.sortKey, type: AttributeType.STRING },
+      projectionType: ProjectionType.KEYS_ONLY,
     });
   }
 }

@@ -128,10 +128,10 @@ async function main(): Promise<number> {
     cliProgress.Presets.shades_classic,
   );
   const width = Math.max(...consumerIds.map((id) => id.length), 'commands'.length);
-  const commandsBar = bars.create(options.events, 0, { name: 'commands'.padEnd(width) });
+  const commandsBar = bars.create(options.events, 0, {}, { format: barFormat('commands'.padEnd(width)) });
   const consumerBars = consumerIds.map((id) => ({
     id,
-    bar: bars.create(options.events, 0, { name: id.padEnd(width) }),
+    bar: bars.create(options.events, 0, {}, { format: barFormat(id.padEnd(width)) }),
   }));
   const ticker = setInterval(() => {
     for (const { id, bar } of consumerBars) bar.update(tracker.processedCount(id));
@@ -208,6 +208,11 @@ function localState(pipeline: LocalPipeline) {
     functionUrls: Object.fromEntries(pipeline.functionUrls),
     outputs: pipeline.outputs,
   };
+}
+
+/** Each bar's label is part of its own format, so it shows the same with or without a TTY. */
+function barFormat(label: string): string {
+  return ` ${label} |{bar}| {value}/{total}`;
 }
 
 function machine() {

@@ -24,7 +24,17 @@
  *   TARGET_ARN, ERROR_CODE, ERROR_MESSAGE, RETRY_ATTEMPTS and, when a retry
  *   limit ended the delivery, EXHAUSTED_RETRY_CONDITION. Without a DLQ the
  *   event is dropped (counted).
- * - Archive: every accepted event of a bus, in memory, for replay.
+ * - Archive: every accepted event of a bus, in memory (`archive()`), for tests.
+ * - Archives and replays ("Archiving and replaying events", StartReplay and
+ *   DescribeReplay API references): CreateArchive (or `createArchive()`) keeps
+ *   the bus's events that match the archive's pattern from then on, except
+ *   replayed ones (EventBridge's managed archive rule excludes events with a
+ *   `replay-name`). StartReplay re-routes the archived events whose `time` is in
+ *   [EventStartTime, EventEndTime) through the rules of the archive's bus (only
+ *   the rules in Destination.FilterArns, when given), with a top-level
+ *   `replay-name` field set to the replay's name and everything else, `id` and
+ *   `time` included, as archived. DescribeReplay reports STARTING, RUNNING,
+ *   then COMPLETED (or CANCELLED when the emulator stops first).
  * - ListRules and DescribeEventBus, for debugging with the SDK or the CLI.
  *
  * Deliberate differences from AWS, for a local runtime:
@@ -35,9 +45,14 @@
  *   of about 100 ms doubling up to 2 s, so failures surface in seconds.
  * - Deliveries are one SendMessage per event per target (AWS batches up to 10
  *   through SendMessageBatch); ordering across events is not guaranteed either way.
+ * - A replay runs at once, in event-time order, and is COMPLETED only when every
+ *   replayed event reached its targets (or their DLQs); AWS replays minute by
+ *   minute, asks to wait about 10 minutes before replaying recent events, and
+ *   reports COMPLETED when the events were sent. Archive retention is not applied.
  * - Not emulated: signature checks, cross-account or cross-region buses, input
  *   transformers, targets other than SQS, scheduled rules, TraceHeader, the
- *   1,000-level JSON nesting limit, pagination of ListRules.
+ *   1,000-level JSON nesting limit, pagination of ListRules, CancelReplay,
+ *   ListArchives, ListReplays, UpdateArchive and DeleteArchive.
  */
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
@@ -186,6 +201,18 @@ export interface LocalRule {
   readonly targets: ReadonlyArray<LocalRuleTarget>;
 }
 
+/** An archive of a bus: keeps the bus's events that match `eventPattern`, from its creation on. */
+export interface LocalArchive {
+  /** Archive name, 1 to 48 of `.`, `-`, `_`, letters and digits. */
+  readonly name: string;
+  readonly eventBusName: string;
+  /**
+   * Which events to keep, as an object or a JSON string.
+   * @default every event of the bus
+   */
+  readonly eventPattern?: unknown;
+}
+
 /** An event the bus accepted. */
 export interface ArchivedEvent {
   readonly event: EventBridgeEvent;
@@ -239,6 +266,13 @@ export interface EventBusEmulator {
    * @throws EventBusEmulatorError `ResourceNotFound` for an unknown bus
    */
   archive(eventBusName: string): ArchivedEvent[];
+  /**
+   * Creates an archive of an existing bus (as CreateArchive); returns its ARN, the
+   * `EventSourceArn` of StartReplay.
+   * @throws EventPatternError when the pattern is not well formed
+   * @throws EventBusEmulatorError `ResourceAlreadyExists`, `ResourceNotFound` (bus) or `InvalidParameter`
+   */
+  createArchive(archive: LocalArchive): string;
   /** Replaces the fault configuration and restarts the fault PRNGs from its seed. */
   setFaults(faults: EventBusFaults): void;
   /**
@@ -289,6 +323,7 @@ const MAX_RETRY_DELAY_MS = 2_000;
 const DEFAULT_MAXIMUM_EVENT_AGE_SECONDS = 86_400;
 const MAX_TARGETS_PER_RULE = 5;
 const NAME_PATTERN = /^[.\-_A-Za-z0-9]{1,64}$/;
+const ARCHIVE_NAME_PATTERN = /^[.\-_A-Za-z0-9]{1,48}$/;
 const BUS_NAME_PATTERN = /^[/.\-_A-Za-z0-9]{1,256}$/;
 
 interface CompiledTarget {
@@ -317,6 +352,36 @@ interface EventBus {
   readonly rules: Map<string, CompiledRule>;
   readonly archive: ArchivedEvent[];
 }
+
+interface Archive {
+  readonly name: string;
+  readonly arn: string;
+  readonly eventBusName: string;
+  readonly patternJson: string | undefined;
+  readonly matches: (event: unknown) => boolean;
+  readonly createdAt: Date;
+  readonly events: ArchivedEvent[];
+}
+
+type ReplayState = 'STARTING' | 'RUNNING' | 'COMPLETED' | 'CANCELLED' | 'FAILED';
+
+interface Replay {
+  readonly name: string;
+  readonly arn: string;
+  readonly description: string | undefined;
+  readonly archive: Archive;
+  readonly destination: { readonly Arn: string; readonly FilterArns?: string[] };
+  readonly eventStartTime: Date;
+  readonly eventEndTime: Date;
+  readonly replayStartTime: Date;
+  state: ReplayState;
+  stateReason: string;
+  eventLastReplayedTime: Date | undefined;
+  replayEndTime: Date | undefined;
+}
+
+/** An event as a replay delivers it: as archived, plus the replay's name. */
+type ReplayedEvent = EventBridgeEvent & { readonly 'replay-name': string };
 
 interface DeliveryJob {
   /** Position in the delivery sequence since the last `setFaults`: the key of injected delivery faults. */
@@ -364,6 +429,8 @@ class LocalEventBridge implements EventBusEmulator {
   port = 0;
   private readonly address: BusAddress;
   private readonly buses = new Map<string, EventBus>();
+  private readonly archives = new Map<string, Archive>();
+  private readonly replays = new Map<string, Replay>();
   private readonly sqs: SQSClient;
   private readonly server: Server;
   private readonly log: (message: string) => void;
@@ -512,6 +579,31 @@ class LocalEventBridge implements EventBusEmulator {
     return structuredClone(this.requireBus(eventBusName).archive);
   }
 
+  createArchive(archive: LocalArchive): string {
+    const bus = this.requireBus(archive.eventBusName);
+    if (!ARCHIVE_NAME_PATTERN.test(archive.name)) {
+      throw new EventBusEmulatorError(
+        'InvalidParameter',
+        `archive name must match ${ARCHIVE_NAME_PATTERN} (given '${archive.name}')`,
+      );
+    }
+    if (this.archives.has(archive.name))
+      throw new EventBusEmulatorError('ResourceAlreadyExists', `Archive ${archive.name} already exists.`);
+    const pattern = archive.eventPattern;
+    const hasPattern = pattern !== undefined && pattern !== null && pattern !== '';
+    const arn = `arn:aws:events:${this.address.region}:${this.address.accountId}:archive/${archive.name}`;
+    this.archives.set(archive.name, {
+      name: archive.name,
+      arn,
+      eventBusName: bus.name,
+      patternJson: hasPattern ? (typeof pattern === 'string' ? pattern : JSON.stringify(pattern)) : undefined,
+      matches: hasPattern ? compileEventPattern(pattern) : () => true,
+      createdAt: new Date(),
+      events: [],
+    });
+    return arn;
+  }
+
   setFaults(faults: EventBusFaults): void {
     this.faults = normalizeFaults(faults);
     // Independent streams: changing one rate does not shift the draws of another fault.
@@ -586,10 +678,25 @@ class LocalEventBridge implements EventBusEmulator {
         case 'AWSEvents.DescribeEventBus':
           result = this.describeEventBus(body);
           break;
+        case 'AWSEvents.CreateArchive':
+          result = this.createArchiveRequest(body);
+          break;
+        case 'AWSEvents.DescribeArchive':
+          result = this.describeArchive(body);
+          break;
+        case 'AWSEvents.StartReplay': {
+          const outcome = this.startReplay(body);
+          result = outcome.response;
+          afterResponse = outcome.run;
+          break;
+        }
+        case 'AWSEvents.DescribeReplay':
+          result = this.describeReplay(body);
+          break;
         default:
           throw new ServiceError(
             'UnknownOperationException',
-            `Operation ${String(operation)} is not supported by the local EventBridge (PutEvents, ListRules, DescribeEventBus are)`,
+            `Operation ${String(operation)} is not supported by the local EventBridge (PutEvents, ListRules, DescribeEventBus, CreateArchive, DescribeArchive, StartReplay, DescribeReplay are)`,
           );
       }
       send(response, 200, requestId, result);
@@ -649,7 +756,12 @@ class LocalEventBridge implements EventBusEmulator {
       this.counts.entriesAccepted += 1;
       const bus = this.buses.get(checked.eventBusName);
       if (bus !== undefined) {
-        bus.archive.push({ event: checked.event, receivedAt: receivedAt.toISOString() });
+        const archived = { event: checked.event, receivedAt: receivedAt.toISOString() };
+        bus.archive.push(archived);
+        for (const archive of this.archives.values()) {
+          if (archive.eventBusName === bus.name && archive.matches(checked.event))
+            archive.events.push(archived);
+        }
         jobs.push(...this.route(bus, checked.event, receivedAt.getTime()));
       }
       return { EventId: checked.event.id };
@@ -695,6 +807,166 @@ class LocalEventBridge implements EventBusEmulator {
     };
   }
 
+  // -- Archives and replays ---------------------------------------------------
+
+  private createArchiveRequest(body: unknown): unknown {
+    const input = isRecord(body) ? body : {};
+    const bus = this.requireBusForRequest(input.EventSourceArn);
+    const name = requireString(input.ArchiveName, 'ArchiveName');
+    try {
+      const arn = this.createArchive({ name, eventBusName: bus.name, eventPattern: input.EventPattern });
+      return { ArchiveArn: arn, State: 'ENABLED', CreationTime: nowSeconds() };
+    } catch (error) {
+      if (error instanceof EventBusEmulatorError) {
+        const code =
+          error.code === 'ResourceAlreadyExists' ? 'ResourceAlreadyExistsException' : 'ValidationException';
+        throw new ServiceError(code, error.message);
+      }
+      throw new ServiceError('InvalidEventPatternException', errorMessage(error));
+    }
+  }
+
+  private describeArchive(body: unknown): unknown {
+    const archive = this.requireArchive(isRecord(body) ? body.ArchiveName : undefined);
+    return {
+      ArchiveArn: archive.arn,
+      ArchiveName: archive.name,
+      EventSourceArn: eventBusArn(archive.eventBusName, this.address),
+      ...(archive.patternJson === undefined ? {} : { EventPattern: archive.patternJson }),
+      State: 'ENABLED',
+      RetentionDays: 0,
+      SizeBytes: archive.events.reduce((sum, { event }) => sum + Buffer.byteLength(JSON.stringify(event)), 0),
+      EventCount: archive.events.length,
+      CreationTime: archive.createdAt.getTime() / 1000,
+    };
+  }
+
+  private startReplay(body: unknown): { response: unknown; run: () => void } {
+    const input = isRecord(body) ? body : {};
+    const name = requireString(input.ReplayName, 'ReplayName');
+    if (!NAME_PATTERN.test(name)) {
+      throw new ServiceError(
+        'ValidationException',
+        `ReplayName must match ${NAME_PATTERN} (given '${name}')`,
+      );
+    }
+    if (this.replays.has(name))
+      throw new ServiceError('ResourceAlreadyExistsException', `Replay ${name} already exists.`);
+    const sourceArn = requireString(input.EventSourceArn, 'EventSourceArn');
+    const archiveName = /^arn:aws[a-z-]*:events:[^:]+:\d{12}:archive\/(.+)$/.exec(sourceArn)?.[1];
+    const archive = this.requireArchive(archiveName ?? sourceArn);
+    const start = requireTimestamp(input.EventStartTime, 'EventStartTime');
+    const end = requireTimestamp(input.EventEndTime, 'EventEndTime');
+    if (start.getTime() >= end.getTime()) {
+      throw new ServiceError(
+        'ValidationException',
+        'Parameter EventEndTime is not valid. Reason: EventStartTime must be before EventEndTime.',
+      );
+    }
+    const destination = isRecord(input.Destination) ? input.Destination : {};
+    const destinationArn = requireString(destination.Arn, 'Destination.Arn');
+    if (resolveEventBusName(destinationArn, this.address) !== archive.eventBusName) {
+      throw new ServiceError(
+        'ValidationException',
+        `Parameter Destination.Arn is not valid. Reason: Cross event bus replay is not permitted (archive ${archive.name} is of bus ${archive.eventBusName}).`,
+      );
+    }
+    const filterArns = Array.isArray(destination.FilterArns)
+      ? destination.FilterArns.filter((arn): arn is string => typeof arn === 'string')
+      : undefined;
+    const replay: Replay = {
+      name,
+      arn: `arn:aws:events:${this.address.region}:${this.address.accountId}:replay/${name}`,
+      description: typeof input.Description === 'string' ? input.Description : undefined,
+      archive,
+      destination: { Arn: destinationArn, ...(filterArns === undefined ? {} : { FilterArns: filterArns }) },
+      eventStartTime: start,
+      eventEndTime: end,
+      replayStartTime: new Date(),
+      state: 'STARTING',
+      stateReason: 'Replay is starting.',
+      eventLastReplayedTime: undefined,
+      replayEndTime: undefined,
+    };
+    this.replays.set(name, replay);
+    return {
+      response: {
+        ReplayArn: replay.arn,
+        State: replay.state,
+        StateReason: replay.stateReason,
+        ReplayStartTime: replay.replayStartTime.getTime() / 1000,
+      },
+      run: () => {
+        void this.runReplay(replay);
+      },
+    };
+  }
+
+  private async runReplay(replay: Replay): Promise<void> {
+    const bus = this.buses.get(replay.archive.eventBusName);
+    replay.state = 'RUNNING';
+    replay.stateReason = 'Replay is running.';
+    const from = replay.eventStartTime.getTime();
+    const to = replay.eventEndTime.getTime();
+    const selected = replay.archive.events
+      .filter(({ event }) => {
+        const time = Date.parse(event.time);
+        return time >= from && time < to;
+      })
+      .sort((a, b) => Date.parse(a.event.time) - Date.parse(b.event.time));
+    const filter = replay.destination.FilterArns;
+    const ruleFilter = filter === undefined ? undefined : (rule: CompiledRule) => filter.includes(rule.arn);
+    const settled: Array<Promise<void>> = [];
+    for (const { event } of selected) {
+      if (bus === undefined || this.abandon.signal.aborted) break;
+      const replayed: ReplayedEvent = { ...structuredClone(event), 'replay-name': replay.name };
+      const jobs = this.route(bus, replayed, Date.now(), ruleFilter);
+      this.pending += jobs.length;
+      for (const job of jobs) settled.push(this.deliver(job).finally(() => this.settle()));
+      replay.eventLastReplayedTime = new Date(event.time);
+    }
+    await Promise.all(settled);
+    replay.replayEndTime = new Date();
+    if (this.abandon.signal.aborted || bus === undefined) {
+      replay.state = 'CANCELLED';
+      replay.stateReason = 'The local EventBridge stopped during the replay.';
+    } else {
+      replay.state = 'COMPLETED';
+      replay.stateReason = `Replayed ${selected.length} events.`;
+    }
+  }
+
+  private describeReplay(body: unknown): unknown {
+    const name = isRecord(body) ? body.ReplayName : undefined;
+    const replay = typeof name === 'string' ? this.replays.get(name) : undefined;
+    if (replay === undefined)
+      throw new ServiceError('ResourceNotFoundException', `Replay ${String(name)} does not exist.`);
+    const seconds = (date: Date | undefined) => (date === undefined ? {} : date.getTime() / 1000);
+    return {
+      ReplayName: replay.name,
+      ReplayArn: replay.arn,
+      ...(replay.description === undefined ? {} : { Description: replay.description }),
+      State: replay.state,
+      StateReason: replay.stateReason,
+      EventSourceArn: replay.archive.arn,
+      Destination: replay.destination,
+      EventStartTime: seconds(replay.eventStartTime),
+      EventEndTime: seconds(replay.eventEndTime),
+      ReplayStartTime: seconds(replay.replayStartTime),
+      ...(replay.eventLastReplayedTime === undefined
+        ? {}
+        : { EventLastReplayedTime: seconds(replay.eventLastReplayedTime) }),
+      ...(replay.replayEndTime === undefined ? {} : { ReplayEndTime: seconds(replay.replayEndTime) }),
+    };
+  }
+
+  private requireArchive(name: unknown): Archive {
+    const archive = typeof name === 'string' ? this.archives.get(name) : undefined;
+    if (archive === undefined)
+      throw new ServiceError('ResourceNotFoundException', `Archive ${String(name)} does not exist.`);
+    return archive;
+  }
+
   private requireBusForRequest(nameOrArn: unknown): EventBus {
     const name = resolveEventBusName(nameOrArn, this.address);
     const bus = name === undefined ? undefined : this.buses.get(name);
@@ -709,11 +981,16 @@ class LocalEventBridge implements EventBusEmulator {
 
   // -- Routing and delivery -------------------------------------------------
 
-  private route(bus: EventBus, event: EventBridgeEvent, acceptedAt: number): DeliveryJob[] {
+  private route(
+    bus: EventBus,
+    event: EventBridgeEvent,
+    acceptedAt: number,
+    ruleFilter: (rule: CompiledRule) => boolean = () => true,
+  ): DeliveryJob[] {
     const jobs: DeliveryJob[] = [];
     const body = JSON.stringify(event);
     for (const rule of bus.rules.values()) {
-      if (!rule.matches(event)) continue;
+      if (!ruleFilter(rule) || !rule.matches(event)) continue;
       for (const target of rule.targets) {
         jobs.push({ sequence: this.deliverySequence++, event, body, rule, target, acceptedAt });
       }
@@ -1037,6 +1314,37 @@ function integerIn(name: string, value: number, min: number, max: number): numbe
 
 function positiveInteger(name: string, value: number): number {
   return integerIn(name, value, 1, Number.MAX_SAFE_INTEGER);
+}
+
+function requireString(value: unknown, name: string): string {
+  if (typeof value !== 'string' || value === '') {
+    throw new ServiceError(
+      'ValidationException',
+      `1 validation error detected: Value at '${name}' failed to satisfy constraint: Member must not be null`,
+    );
+  }
+  return value;
+}
+
+/** A JSON 1.1 timestamp: epoch seconds (what the SDK sends), or an ISO 8601 string. */
+function requireTimestamp(value: unknown, name: string): Date {
+  const date =
+    typeof value === 'number'
+      ? new Date(value * 1000)
+      : typeof value === 'string'
+        ? new Date(value)
+        : undefined;
+  if (date === undefined || Number.isNaN(date.getTime())) {
+    throw new ServiceError(
+      'ValidationException',
+      `Parameter ${name} is not valid (given ${JSON.stringify(value)}).`,
+    );
+  }
+  return date;
+}
+
+function nowSeconds(): number {
+  return Date.now() / 1000;
 }
 
 function errorMessage(error: unknown): string {

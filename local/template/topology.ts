@@ -14,6 +14,8 @@ export interface Topology {
   readonly functions: FunctionSpec[];
   readonly mappings: MappingSpec[];
   readonly functionUrls: FunctionUrlSpec[];
+  /** EventBridge archives (for replay). */
+  readonly archives: ArchiveSpec[];
   /** Scheduled rules that invoke a function (e.g. the sweeper). */
   readonly schedules: ScheduleSpec[];
   /** Stack outputs, unresolved. */
@@ -92,6 +94,13 @@ export interface MappingSpec {
   readonly onFailureQueueLogicalId?: string;
 }
 
+export interface ArchiveSpec {
+  readonly logicalId: string;
+  readonly name: string;
+  readonly eventBusLogicalId: string;
+  readonly eventPattern?: unknown;
+}
+
 export interface ScheduleSpec {
   readonly logicalId: string;
   readonly functionLogicalId: string;
@@ -126,6 +135,7 @@ export function readTopology(
     mappings: [],
     functionUrls: [],
     schedules: [],
+    archives: [],
     outputs: Object.fromEntries(
       Object.entries(template.Outputs ?? {}).map(([key, output]) => [key, output.Value]),
     ),
@@ -171,6 +181,18 @@ export function readTopology(
           maxReceiveCount:
             redrive?.maxReceiveCount === undefined ? undefined : Number(redrive.maxReceiveCount),
         });
+        break;
+      }
+      case 'AWS::Events::Archive': {
+        const busId = referencedLogicalId(p.SourceArn);
+        if (busId) {
+          topology.archives.push({
+            logicalId,
+            name: String(p.ArchiveName ?? logicalId).slice(0, 48),
+            eventBusLogicalId: busId,
+            eventPattern: p.EventPattern,
+          });
+        }
         break;
       }
       case 'AWS::Events::EventBus':

@@ -7,7 +7,9 @@ import type { EventConsumer } from '../../lib/constructs/event-consumer';
 import type { OrderApi } from '../../lib/constructs/order-api';
 import type { OrderedConsumer } from '../../lib/constructs/ordered-consumer';
 import type { OutboxRelay } from '../../lib/constructs/outbox-relay';
-import type { OutboxTable } from '../../lib/constructs/outbox-table';
+import type { OutboxSweeper } from '../../lib/constructs/outbox-sweeper';
+import { type OutboxTable, PENDING_INDEX } from '../../lib/constructs/outbox-table';
+import type { PipelineObservability } from '../../lib/constructs/pipeline-observability';
 import { OutboxPipelineStack, STACK_OUTPUTS } from '../../lib/outbox-pipeline-stack';
 import { allowedActions, arnOf, logicalId, roleStatements, statementsAllowing } from './template-helpers';
 
@@ -19,6 +21,8 @@ let orderProjection: OrderedConsumer;
 let orderActivity: EventConsumer;
 let orderApi: OrderApi;
 let outboxTable: OutboxTable;
+let sweeper: OutboxSweeper;
+let observability: PipelineObservability;
 
 beforeAll(() => {
   // Arrange
@@ -30,6 +34,8 @@ beforeAll(() => {
   orderActivity = stack.node.findChild('OrderActivity') as EventConsumer;
   orderApi = stack.node.findChild('OrderApi') as OrderApi;
   outboxTable = stack.node.findChild('OutboxTable') as OutboxTable;
+  sweeper = stack.node.findChild('Sweeper') as OutboxSweeper;
+  observability = stack.node.findChild('Observability') as PipelineObservability;
 });
 
 function resourcesOfType(type: string): Record<string, { Properties: Record<string, unknown> }> {
@@ -460,6 +466,360 @@ describe('stack', () => {
       const resources = Object.values(destroyableTemplate.findResources(type));
       expect(resources.length).toBeGreaterThan(0);
       for (const resource of resources) expect(resource.DeletionPolicy).toBe('Delete');
+    }
+  });
+});
+
+interface CfnAlarm {
+  readonly MetricName: string;
+  readonly Namespace: string;
+  readonly Statistic: string;
+  readonly Period: number;
+  readonly Threshold: number;
+  readonly ComparisonOperator: string;
+  readonly EvaluationPeriods: number;
+  readonly DatapointsToAlarm?: number;
+  readonly TreatMissingData: string;
+  readonly Dimensions: Array<{ Name: string; Value: unknown }>;
+  readonly AlarmActions: unknown[];
+  readonly OKActions: unknown[];
+}
+
+function alarms(): CfnAlarm[] {
+  return Object.values(resourcesOfType('AWS::CloudWatch::Alarm')).map(
+    (resource) => resource.Properties as unknown as CfnAlarm,
+  );
+}
+
+function alarmsOn(namespace: string, metricName: string): CfnAlarm[] {
+  return alarms().filter((alarm) => alarm.Namespace === namespace && alarm.MetricName === metricName);
+}
+
+/** Logical id inside `{ 'Fn::GetAtt': [id, attribute] }` or `{ Ref: id }`. */
+function referencedId(value: unknown): string | undefined {
+  const reference = value as { 'Fn::GetAtt'?: [string, string]; Ref?: string } | undefined;
+  return reference?.['Fn::GetAtt']?.[0] ?? reference?.Ref;
+}
+
+/**
+ * Every queue the template uses as a place for failures: redrive targets of queues, dead-letter
+ * queues of rule targets and on-failure destinations of event source mappings.
+ */
+function deadLetterQueueIds(): string[] {
+  interface CfnFailurePaths {
+    readonly RedrivePolicy?: { readonly deadLetterTargetArn?: unknown };
+    readonly Targets?: ReadonlyArray<{ readonly DeadLetterConfig?: { readonly Arn?: unknown } }>;
+    readonly DestinationConfig?: { readonly OnFailure?: { readonly Destination?: unknown } };
+  }
+  const resources = template.toJSON().Resources as Record<
+    string,
+    { Type: string; Properties?: CfnFailurePaths }
+  >;
+  const ids = new Set<string>();
+  for (const { Properties: p = {} } of Object.values(resources)) {
+    const candidates = [
+      p.RedrivePolicy?.deadLetterTargetArn,
+      ...(p.Targets ?? []).map((target) => target.DeadLetterConfig?.Arn),
+      p.DestinationConfig?.OnFailure?.Destination,
+    ];
+    for (const candidate of candidates) {
+      const id = referencedId(candidate);
+      if (id !== undefined && resources[id]?.Type === 'AWS::SQS::Queue') ids.add(id);
+    }
+  }
+  return [...ids].sort();
+}
+
+describe('pending index', () => {
+  it('the outbox table has a keys-only PendingIndex on pendingShard and pendingSince', () => {
+    // Act
+    const properties = template.toJSON().Resources[logicalId(outboxTable.table)].Properties;
+
+    // Assert
+    expect(properties.GlobalSecondaryIndexes).toEqual([
+      {
+        IndexName: 'PendingIndex',
+        KeySchema: [
+          { AttributeName: 'pendingShard', KeyType: 'HASH' },
+          { AttributeName: 'pendingSince', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'KEYS_ONLY' },
+      },
+    ]);
+    expect(properties.AttributeDefinitions).toEqual(
+      expect.arrayContaining([
+        { AttributeName: 'pendingShard', AttributeType: 'S' },
+        { AttributeName: 'pendingSince', AttributeType: 'S' },
+      ]),
+    );
+  });
+
+  it('exports the index names the writer fills in', () => {
+    // Assert
+    expect(PENDING_INDEX).toEqual({
+      name: 'PendingIndex',
+      partitionKey: 'pendingShard',
+      sortKey: 'pendingSince',
+      shards: 8,
+    });
+  });
+
+  it('the relay reads and updates items of the table only: no index, no scan', () => {
+    // Act
+    const dynamoStatements = roleStatements(template, relay.function).filter((statement) =>
+      allowedActions([statement]).some(
+        (action) => action.startsWith('dynamodb:') && action !== 'dynamodb:ListStreams',
+      ),
+    );
+    const tableStatements = dynamoStatements.filter((statement) =>
+      allowedActions([statement]).includes('dynamodb:UpdateItem'),
+    );
+
+    // Assert
+    expect(tableStatements).toHaveLength(1);
+    expect(allowedActions(tableStatements).sort()).toEqual([
+      'dynamodb:BatchGetItem',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+    ]);
+    expect(tableStatements[0]?.Resource).toEqual(arnOf(outboxTable.table));
+    expect(allowedActions(dynamoStatements)).not.toContain('dynamodb:Scan');
+  });
+
+  it('only the sweeper may read an index, and only the pending index', () => {
+    // Act
+    const policies = Object.entries(resourcesOfType('AWS::IAM::Policy'));
+    const withIndex = policies.filter(([, policy]) => JSON.stringify(policy.Properties).includes('/index/'));
+
+    // Assert
+    expect(withIndex.map(([id]) => id)).toEqual([
+      logicalId(sweeper.function.role?.node.findChild('DefaultPolicy') as never),
+    ]);
+    expect(statementsAllowing(roleStatements(template, sweeper.function), 'dynamodb:Query')).toContainEqual(
+      expect.objectContaining({
+        Action: 'dynamodb:Query',
+        Resource: { 'Fn::Join': ['', [arnOf(outboxTable.table), '/index/PendingIndex']] },
+      }),
+    );
+  });
+});
+
+describe('sweeper', () => {
+  it('runs every 5 minutes and re-publishes events pending for more than 5 minutes', () => {
+    // Act
+    const environment =
+      template.toJSON().Resources[logicalId(sweeper.function)].Properties.Environment.Variables;
+
+    // Assert
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(5 minutes)',
+      Targets: [Match.objectLike({ Arn: arnOf(sweeper.function) })],
+    });
+    expect(environment).toMatchObject({
+      [ENV.sweepAfterSeconds]: '300',
+      POWERTOOLS_SERVICE_NAME: 'outbox-sweeper',
+    });
+  });
+
+  it('gets the relay environment, so it publishes to the same bus and ordered queues', () => {
+    // Act
+    const [relayEnvironment, sweeperEnvironment] = [relay.function, sweeper.function].map(
+      (fn) => template.toJSON().Resources[logicalId(fn)].Properties.Environment.Variables,
+    );
+
+    // Assert
+    for (const name of [ENV.tableName, ENV.eventBusName, ENV.relayFailureQueueUrl, ENV.orderedQueueUrls]) {
+      expect(sweeperEnvironment[name]).toEqual(relayEnvironment[name]);
+    }
+  });
+});
+
+describe('alarms', () => {
+  it('alarm when the relay stays more than 5 minutes behind the stream for 3 minutes', () => {
+    // Act
+    const found = alarmsOn('AWS/Lambda', 'IteratorAge');
+
+    // Assert
+    expect(found).toEqual([
+      expect.objectContaining({
+        Statistic: 'Maximum',
+        Period: 60,
+        Threshold: 300_000,
+        ComparisonOperator: 'GreaterThanThreshold',
+        EvaluationPeriods: 3,
+        DatapointsToAlarm: 3,
+        TreatMissingData: 'notBreaching',
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId(relay.function) } }],
+      }),
+    ]);
+  });
+
+  it('alarm when an outbox event is unpublished for more than 15 minutes, or the sweeper falls silent', () => {
+    // Act
+    const found = alarmsOn('OutboxPipeline', 'OldestUnpublishedAgeSeconds');
+
+    // Assert
+    expect(found).toEqual([
+      expect.objectContaining({
+        Statistic: 'Maximum',
+        Period: 300,
+        Threshold: 900,
+        ComparisonOperator: 'GreaterThanThreshold',
+        EvaluationPeriods: 2,
+        DatapointsToAlarm: 2,
+        TreatMissingData: 'breaching',
+        Dimensions: [{ Name: 'service', Value: 'outbox-sweeper' }],
+      }),
+    ]);
+  });
+
+  it('alarm when relay publish failures persist in 2 of 3 five-minute periods', () => {
+    // Act
+    const found = alarmsOn('OutboxPipeline', 'PublishFailures');
+
+    // Assert
+    expect(found).toEqual([
+      expect.objectContaining({
+        Statistic: 'Sum',
+        Period: 300,
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        EvaluationPeriods: 3,
+        DatapointsToAlarm: 2,
+        TreatMissingData: 'notBreaching',
+        Dimensions: [{ Name: 'service', Value: 'outbox-relay' }],
+      }),
+    ]);
+  });
+
+  it('alarm on the first malformed outbox item', () => {
+    // Act
+    const found = alarmsOn('OutboxPipeline', 'MalformedOutboxItems');
+
+    // Assert
+    expect(found).toEqual([
+      expect.objectContaining({
+        Statistic: 'Sum',
+        Period: 300,
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        EvaluationPeriods: 1,
+        Dimensions: [{ Name: 'service', Value: 'outbox-relay' }],
+      }),
+    ]);
+  });
+
+  it('alarm on errors of every function in the stack, summed over 5 minutes', () => {
+    // Act
+    const functionIds = Object.keys(resourcesOfType('AWS::Lambda::Function')).sort();
+    const found = alarmsOn('AWS/Lambda', 'Errors');
+
+    // Assert
+    expect(found.map((alarm) => referencedId(alarm.Dimensions[0]?.Value)).sort()).toEqual(functionIds);
+    for (const alarm of found) {
+      expect(alarm).toMatchObject({
+        Statistic: 'Sum',
+        Period: 300,
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        EvaluationPeriods: 1,
+        TreatMissingData: 'notBreaching',
+      });
+    }
+  });
+
+  it('alarm as soon as any dead-letter or failure queue holds a message', () => {
+    // Act
+    const deadLetterQueues = deadLetterQueueIds();
+    const found = alarmsOn('AWS/SQS', 'ApproximateNumberOfMessagesVisible');
+
+    // Assert
+    expect(deadLetterQueues).toHaveLength(4);
+    expect(found.map((alarm) => referencedId(alarm.Dimensions[0]?.Value)).sort()).toEqual(deadLetterQueues);
+    for (const alarm of found) {
+      expect(alarm).toMatchObject({
+        Statistic: 'Maximum',
+        Period: 60,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        EvaluationPeriods: 1,
+        TreatMissingData: 'notBreaching',
+      });
+    }
+  });
+
+  it('every alarm notifies the alarm topic when it fires and when it recovers', () => {
+    // Act
+    const topic = { Ref: logicalId(observability.alarmTopic) };
+
+    // Assert
+    expect(alarms().length).toBeGreaterThan(0);
+    for (const alarm of alarms()) {
+      expect(alarm.AlarmActions).toEqual([topic]);
+      expect(alarm.OKActions).toEqual([topic]);
+    }
+  });
+
+  it('the alarm topic is encrypted with a rotating key that CloudWatch alarms may use', () => {
+    // Act
+    const key = observability.node.findChild('AlarmTopicKey');
+
+    // Assert
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: arnOf(key) });
+    template.hasResourceProperties('AWS::KMS::Key', {
+      EnableKeyRotation: true,
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('the alarm topic refuses requests without TLS and lets CloudWatch alarms publish', () => {
+    // Assert
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          Match.objectLike({
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: 'sns:Publish',
+          }),
+        ]),
+      },
+    });
+  });
+});
+
+describe('dashboard', () => {
+  it('charts throughput, lag, iterator age, oldest unpublished, consumers, dead-letter queues and errors', () => {
+    // Act
+    const body = JSON.stringify(
+      Object.values(resourcesOfType('AWS::CloudWatch::Dashboard'))[0]?.Properties.DashboardBody,
+    );
+
+    // Assert
+    for (const expected of [
+      'EventsPublished',
+      'PublishLag',
+      'p50',
+      'p99',
+      'IteratorAge',
+      'OldestUnpublishedAgeSeconds',
+      'EventsProcessed',
+      'DuplicatesSuppressed',
+      'EventsDeadLettered',
+      'ApproximateNumberOfMessagesVisible',
+      'Errors',
+      'order-projection',
+      'order-activity',
+    ]) {
+      expect(body).toContain(expected);
     }
   });
 });

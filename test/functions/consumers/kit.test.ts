@@ -246,3 +246,24 @@ describe('defineConsumer', () => {
     ).toThrow(/definition.handles must be a non-empty array/);
   });
 });
+
+describe('groupByMessageGroup', () => {
+  it('splits a FIFO batch by group and keeps each group in batch order', async () => {
+    // Arrange
+    const { groupByMessageGroup } = await import('../../../functions/consumers/kit');
+    const record = (id: string, group: string) =>
+      ({ messageId: id, attributes: { MessageGroupId: group } }) as unknown as import('aws-lambda').SQSRecord;
+
+    // Act
+    const groups = groupByMessageGroup([
+      record('1', 'A'),
+      record('2', 'B'),
+      record('3', 'A'),
+      record('4', 'B'),
+      record('5', 'C'),
+    ]);
+
+    // Assert
+    expect(groups.map((g) => g.map((r) => r.messageId))).toEqual([['1', '3'], ['2', '4'], ['5']]);
+  });
+});

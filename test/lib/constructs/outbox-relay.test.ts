@@ -174,4 +174,15 @@ describe('OutboxRelay', () => {
     // Assert
     expect(act).toThrow(/ordered queue is already registered \(given TestStack\/Fifo\)/);
   });
+
+  it('rejects binding its own function as a second publisher', () => {
+    // Arrange
+    const relay = relayWith({});
+
+    // Act
+    const act = () => relay.bindPublisher(relay.function);
+
+    // Assert
+    expect(act).toThrow(/function is already bound to the relay \(given TestStack\/Relay\/Function\)/);
+  });
 });

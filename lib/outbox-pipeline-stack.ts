@@ -3,10 +3,10 @@ import { EventBus, Match } from 'aws-cdk-lib/aws-events';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import { validateIntegerInRange } from './constructs/errors';
+import { ConstructPropsError, validateIntegerInRange } from './constructs/errors';
 import { EventConsumer } from './constructs/event-consumer';
 import { OrderApi } from './constructs/order-api';
-import { OrderedConsumer } from './constructs/ordered-consumer';
+import { OrderedConsumer, type OrderedConsumerProps } from './constructs/ordered-consumer';
 import { OutboxRelay } from './constructs/outbox-relay';
 import { OutboxSweeper } from './constructs/outbox-sweeper';
 import { IdempotencyTable, OutboxTable } from './constructs/outbox-table';
@@ -60,6 +60,12 @@ export interface OutboxPipelineStackProps extends StackProps {
  * idempotent consumers, each with a dead-letter queue; alarms and a dashboard watch it.
  */
 export class OutboxPipelineStack extends Stack {
+  private consumerDefaults!: Omit<OrderedConsumerProps, 'relay' | 'entry'>;
+  private relay!: OutboxRelay;
+  private eventBus!: EventBus;
+  private eventSource!: string;
+  private fifoMaxReceiveCount!: number;
+
   constructor(scope: Construct, id: string, props: OutboxPipelineStackProps = {}) {
     super(scope, id, props);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
@@ -100,26 +106,23 @@ export class OutboxPipelineStack extends Stack {
     // Re-publishes what the stream missed and reports the oldest unpublished event for its alarm.
     const sweeper = new OutboxSweeper(this, 'Sweeper', { ...functionOptions, table, relay });
 
-    const consumerOptions = {
+    this.consumerDefaults = {
       ...functionOptions,
       idempotencyTable,
       table,
       idempotencyTtl: outboxRetention,
     };
-    const orderProjection = new OrderedConsumer(this, 'OrderProjection', {
-      ...consumerOptions,
-      relay,
-      entry: 'consumers/order-projection',
-      maxReceiveCount: fifoMaxReceiveCount,
-    });
-    const orderActivity = new EventConsumer(this, 'OrderActivity', {
-      ...consumerOptions,
-      eventBus,
-      eventPattern: { source: [eventSource], detailType: Match.prefix('Order') },
-      entry: 'consumers/order-activity',
-    });
+    this.fifoMaxReceiveCount = fifoMaxReceiveCount;
+    this.relay = relay;
+    this.eventBus = eventBus;
+    this.eventSource = eventSource;
 
-    const outputs: Record<keyof typeof STACK_OUTPUTS, string> = {
+    // Consumers: one line each. `npm run new:consumer` adds its line above the marker.
+    this.addOrderedConsumer('OrderProjection', { entry: 'consumers/order-projection' });
+    this.addEventConsumer('OrderActivity', { entry: 'consumers/order-activity', detailTypePrefix: 'Order' });
+    // new:consumer inserts above this line
+
+    const outputs: Partial<Record<keyof typeof STACK_OUTPUTS, string>> = {
       tableName: table.tableName,
       idempotencyTableName: idempotencyTable.tableName,
       eventBusName: eventBus.eventBusName,
@@ -129,13 +132,6 @@ export class OutboxPipelineStack extends Stack {
       sweeperFunctionName: sweeper.function.functionName,
       orderApiFunctionName: orderApi.function.functionName,
       orderApiUrl: orderApi.url.url,
-      orderProjectionQueueUrl: orderProjection.queue.queueUrl,
-      orderProjectionDeadLetterQueueUrl: orderProjection.deadLetterQueue.queueUrl,
-      orderProjectionFunctionName: orderProjection.function.functionName,
-      orderActivityQueueUrl: orderActivity.queue.queueUrl,
-      orderActivityDeadLetterQueueUrl: orderActivity.deadLetterQueue.queueUrl,
-      orderActivityTargetDeadLetterQueueUrl: orderActivity.targetDeadLetterQueue.queueUrl,
-      orderActivityFunctionName: orderActivity.function.functionName,
       alarmTopicArn: observability.alarmTopic.topicArn,
       dashboardName: observability.dashboard.dashboardName,
     };
@@ -143,4 +139,83 @@ export class OutboxPipelineStack extends Stack {
       new CfnOutput(this, STACK_OUTPUTS[key as keyof typeof STACK_OUTPUTS], { value });
     }
   }
+
+  /**
+   * Registers an ordered consumer: its own FIFO queue (which the relay then publishes
+   * every event to, in per-aggregate order), a FIFO DLQ and the function at `entry`.
+   * Outputs `<id>QueueUrl`, `<id>DeadLetterQueueUrl` and `<id>FunctionName`.
+   *
+   * @example this.addOrderedConsumer('ShippingProjection', { entry: 'consumers/shipping-projection' });
+   */
+  addOrderedConsumer(id: string, options: AddConsumerOptions): OrderedConsumer {
+    const consumer = new OrderedConsumer(this, id, {
+      ...this.consumerDefaults,
+      ...options,
+      relay: this.relay,
+    });
+    this.consumerOutputs(id, consumer);
+    return consumer;
+  }
+
+  /**
+   * Registers an unordered consumer fed by an EventBridge rule on the stack's source:
+   * the event types in `detailTypes`, those starting with `detailTypePrefix`, or every
+   * event of the source when neither is given. Outputs as `addOrderedConsumer`, plus
+   * `<id>TargetDeadLetterQueueUrl`.
+   *
+   * @example this.addEventConsumer('CustomerEmails', { entry: 'consumers/customer-emails', detailTypes: ['OrderPlaced'] });
+   */
+  addEventConsumer(id: string, options: AddEventConsumerOptions): EventConsumer {
+    const { detailTypes, detailTypePrefix, ...rest } = options;
+    if (detailTypes !== undefined && detailTypePrefix !== undefined) {
+      throw new ConstructPropsError(
+        `${id}: give detailTypes or detailTypePrefix, not both (given ${JSON.stringify(options)})`,
+      );
+    }
+    if (detailTypes !== undefined && detailTypes.length === 0) {
+      throw new ConstructPropsError(`${id}: detailTypes must name at least one event type (given [])`);
+    }
+    const detailType =
+      detailTypes ?? (detailTypePrefix !== undefined ? Match.prefix(detailTypePrefix) : undefined);
+    const consumer = new EventConsumer(this, id, {
+      ...this.consumerDefaults,
+      ...rest,
+      eventBus: this.eventBus,
+      eventPattern: { source: [this.eventSource], ...(detailType ? { detailType } : {}) },
+    });
+    this.consumerOutputs(id, consumer);
+    new CfnOutput(this, `${id}TargetDeadLetterQueueUrl`, { value: consumer.targetDeadLetterQueue.queueUrl });
+    return consumer;
+  }
+
+  private consumerOutputs(id: string, consumer: OrderedConsumer | EventConsumer): void {
+    new CfnOutput(this, `${id}QueueUrl`, { value: consumer.queue.queueUrl });
+    new CfnOutput(this, `${id}DeadLetterQueueUrl`, { value: consumer.deadLetterQueue.queueUrl });
+    new CfnOutput(this, `${id}FunctionName`, { value: consumer.function.functionName });
+  }
+}
+
+/** Options of {@link OutboxPipelineStack.addOrderedConsumer}. */
+export interface AddConsumerOptions {
+  /** The handler, as a path under functions/ without extension, e.g. `consumers/order-audit`. */
+  readonly entry: string;
+  /**
+   * Messages per invocation.
+   * @default 10
+   */
+  readonly batchSize?: number;
+}
+
+/** Options of {@link OutboxPipelineStack.addEventConsumer}. */
+export interface AddEventConsumerOptions extends AddConsumerOptions {
+  /**
+   * Event types (EventBridge `detail-type`) the rule forwards.
+   * @default every event of the stack's source, unless `detailTypePrefix` is given
+   */
+  readonly detailTypes?: string[];
+  /**
+   * Forward event types that start with this prefix.
+   * @default no prefix filter
+   */
+  readonly detailTypePrefix?: string;
 }

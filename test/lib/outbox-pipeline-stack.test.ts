@@ -823,3 +823,27 @@ describe('dashboard', () => {
     }
   });
 });
+
+describe('OutboxPipelineStack.addEventConsumer', () => {
+  it('refuses detailTypes and detailTypePrefix together, and an empty detailTypes', async () => {
+    // Arrange
+    const { App } = await import('aws-cdk-lib');
+    const { OutboxPipelineStack } = await import('../../lib/outbox-pipeline-stack');
+    const stack = new OutboxPipelineStack(
+      new App({ context: { 'aws:cdk:bundling-stacks': [] } }),
+      'AddConsumerProps',
+    );
+
+    // Act / Assert
+    expect(() =>
+      stack.addEventConsumer('Both', {
+        entry: 'consumers/order-activity',
+        detailTypes: ['OrderPlaced'],
+        detailTypePrefix: 'Order',
+      }),
+    ).toThrow(/Both: give detailTypes or detailTypePrefix, not both/);
+    expect(() =>
+      stack.addEventConsumer('Empty', { entry: 'consumers/order-activity', detailTypes: [] }),
+    ).toThrow(/Empty: detailTypes must name at least one event type \(given \[\]\)/);
+  });
+});

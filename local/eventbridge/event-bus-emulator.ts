@@ -54,12 +54,14 @@
  *   1,000-level JSON nesting limit, pagination of ListRules, CancelReplay,
  *   ListArchives, ListReplays, UpdateArchive and DeleteArchive.
  */
+
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { type MessageAttributeValue, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { EngineError } from '../engines/errors';
 import { LOOPBACK_HOST } from '../engines/free-port';
+import { seededRandom } from '../faults';
 import { compileEventPattern } from './event-pattern';
 import {
   type BusAddress,
@@ -457,8 +459,8 @@ class LocalEventBridge implements EventBusEmulator {
   };
   private pending = 0;
   private faults: Required<EventBusFaults> = normalizeFaults({});
-  private throttleRandom: () => number = mulberry32(1);
-  private entryRandom: () => number = mulberry32(1);
+  private throttleRandom: () => number = seededRandom(1);
+  private entryRandom: () => number = seededRandom(1);
   private deliverySequence = 0;
   private stopping: Promise<void> | undefined;
 
@@ -607,8 +609,8 @@ class LocalEventBridge implements EventBusEmulator {
   setFaults(faults: EventBusFaults): void {
     this.faults = normalizeFaults(faults);
     // Independent streams: changing one rate does not shift the draws of another fault.
-    this.throttleRandom = mulberry32(this.faults.seed);
-    this.entryRandom = mulberry32(this.faults.seed ^ 0x9e3779b9);
+    this.throttleRandom = seededRandom(this.faults.seed);
+    this.entryRandom = seededRandom(this.faults.seed ^ 0x9e3779b9);
     this.deliverySequence = 0;
   }
 
@@ -1269,21 +1271,9 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-/** mulberry32: a small, fast 32-bit PRNG; the same seed gives the same sequence in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** A draw in [0, 1) that depends only on (seed, a, b), not on the order of calls. */
 function keyedRandom(seed: number, a: number, b: number): number {
-  return mulberry32(seed ^ Math.imul(a + 1, 0x85ebca6b) ^ Math.imul(b + 1, 0xc2b2ae35))();
+  return seededRandom(seed ^ Math.imul(a + 1, 0x85ebca6b) ^ Math.imul(b + 1, 0xc2b2ae35))();
 }
 
 function normalizeFaults(faults: EventBusFaults): Required<EventBusFaults> {

@@ -31,23 +31,15 @@ import {
   toOutboxItem,
 } from '../../functions/shared/outbox-item';
 import { eventBridgeEntrySize } from '../../functions/shared/outbox-writer';
+import { seededRandom } from '../../local/faults';
 
 export const TEST_SOURCE = 'com.example.orders';
 export const TEST_STREAM_ARN =
   'arn:aws:dynamodb:eu-west-1:123456789012:table/OutboxPipeline-OutboxTable/stream/2026-11-23T16:00:00.000';
 export const TEST_REGION = 'eu-west-1';
 
-/** Deterministic pseudo-random numbers in [0, 1) (mulberry32), so that injected faults replay with a seed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic pseudo-random numbers in [0, 1), so that injected faults replay with a seed. */
+export { seededRandom };
 
 /** What an outbox event of a test is made of; everything but the aggregate id and sequence has a default. */
 export interface TestEventSpec {

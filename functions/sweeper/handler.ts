@@ -9,7 +9,7 @@ import { createAwsRelay } from '../relay/aws-relay';
 import { requirePositiveIntEnv } from '../shared/env';
 import { ENV } from '../shared/env-names';
 import { PENDING } from '../shared/outbox-item';
-import { type PendingEntry, Sweeper, type SweepResult } from './sweeper';
+import { OLDEST_UNPUBLISHED_METRIC, type PendingEntry, Sweeper, type SweepResult } from './sweeper';
 
 const logger = new Logger();
 const metrics = new Metrics();
@@ -66,7 +66,7 @@ const sweeper = new Sweeper(
 /** Sweeper Lambda, on a schedule: re-publishes outbox events the stream failed to deliver. */
 export const handler = middy(async (): Promise<SweepResult> => {
   const result = await sweeper.sweep();
-  metrics.addMetric('OldestUnpublishedAgeSeconds', MetricUnit.Seconds, result.oldestPendingAgeSeconds);
+  metrics.addMetric(OLDEST_UNPUBLISHED_METRIC, MetricUnit.Seconds, result.oldestPendingAgeSeconds);
   metrics.addMetric('SweptEvents', MetricUnit.Count, result.republished);
   metrics.addMetric('StaleMarksCleared', MetricUnit.Count, result.staleMarksCleared);
   metrics.addMetric('SweepFailures', MetricUnit.Count, result.failed);

@@ -5,6 +5,9 @@ import type { CursorStore, OutboxReader, PendingMarks, RelayTelemetry } from '..
 import { ValidationError } from '../shared/errors';
 import { KEYS, PENDING } from '../shared/outbox-item';
 
+/** Emitted on every sweep, 0 included: the oldest-unpublished alarm treats missing data as breaching. */
+export const OLDEST_UNPUBLISHED_METRIC = 'OldestUnpublishedAgeSeconds';
+
 /** An entry of the sparse pending index (keys only). */
 export interface PendingEntry {
   readonly pk: string;

@@ -19,15 +19,16 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
+import { OLDEST_UNPUBLISHED_METRIC } from '../../functions/sweeper/sweeper';
 import { ConstructPropsError, validateDurationInRange } from './errors';
 import { METRICS_NAMESPACE } from './pipeline-function';
 
 /**
  * Metric the outbox sweeper emits on every run (namespace {@link METRICS_NAMESPACE}, Powertools
  * `service` dimension): the age in seconds of the oldest outbox item still in the pending index,
- * 0 when there is none.
+ * 0 when there is none. Defined next to the sweeper that emits it.
  */
-export const OLDEST_UNPUBLISHED_METRIC = 'OldestUnpublishedAgeSeconds';
+export { OLDEST_UNPUBLISHED_METRIC };
 
 /** Where the alarm descriptions send the person on call. */
 export const RUNBOOK = 'docs/operations.md';

@@ -75,14 +75,22 @@ export class OrderService {
       throw new ValidationError('currency', 'must be an ISO 4217 code of 3 capital letters', input.currency);
     }
     const total = totalOf(lines);
-    return this.writer.commit({
-      aggregateType: ORDER_AGGREGATE,
-      aggregateId: orderId,
-      expectedVersion: 0,
-      state: { status: 'PLACED', customerId: input.customerId, lines, total, currency } satisfies OrderState,
-      events: [orderEvent('OrderPlaced', { customerId: input.customerId, lines, total, currency })],
-      ...meta,
-    });
+    return this.retryingConflicts(() =>
+      this.writer.commit({
+        aggregateType: ORDER_AGGREGATE,
+        aggregateId: orderId,
+        expectedVersion: 0,
+        state: {
+          status: 'PLACED',
+          customerId: input.customerId,
+          lines,
+          total,
+          currency,
+        } satisfies OrderState,
+        events: [orderEvent('OrderPlaced', { customerId: input.customerId, lines, total, currency })],
+        ...meta,
+      }),
+    );
   }
 
   /** Adds a line to a placed order. */
@@ -128,25 +136,35 @@ export class OrderService {
     meta: CommandMeta,
     decide: (order: OrderState) => { state: OrderState; type: T; data: OrderEvents[T] },
   ): Promise<CommitResult> {
-    const retries = this.options.conflictRetries ?? 2;
-    for (let attempt = 0; ; attempt++) {
+    return this.retryingConflicts(async () => {
       const current = await this.writer.load<OrderState>(ORDER_AGGREGATE, orderId);
       if (!current) throw new InvalidTransitionError(orderId, command, 'ABSENT');
       if (!allowed.includes(current.state.status))
         throw new InvalidTransitionError(orderId, command, current.state.status);
       const { state, type, data } = decide(current.state);
+      return this.writer.commit({
+        aggregateType: ORDER_AGGREGATE,
+        aggregateId: orderId,
+        expectedVersion: current.version,
+        state,
+        events: [orderEvent(type, data)],
+        ...meta,
+      });
+    });
+  }
+
+  /**
+   * Runs a load-decide-commit again when DynamoDB cancelled it for a transaction
+   * conflict: the cancelled attempt wrote nothing, so a retry cannot duplicate it.
+   * A version conflict (another command won) is returned to the caller.
+   */
+  private async retryingConflicts(attempt: () => Promise<CommitResult>): Promise<CommitResult> {
+    const retries = this.options.conflictRetries ?? 2;
+    for (let tries = 0; ; tries++) {
       try {
-        return await this.writer.commit({
-          aggregateType: ORDER_AGGREGATE,
-          aggregateId: orderId,
-          expectedVersion: current.version,
-          state,
-          events: [orderEvent(type, data)],
-          ...meta,
-        });
+        return await attempt();
       } catch (error) {
-        // A DynamoDB transaction conflict is transient; a version conflict is returned to the caller.
-        if (!(error instanceof TransactionConflictError) || attempt >= retries) throw error;
+        if (!(error instanceof TransactionConflictError) || tries >= retries) throw error;
       }
     }
   }

@@ -12,7 +12,7 @@ and transaction conflicts), adds poison events, and checks: nothing lost, no
 ghosts, every effect once, order kept, poison only in DLQs.
 
 Options:
-  --events <n>       events to commit (default 10000)
+  --events <n>       events the workload plans (default 10500, so that over 10,000 commit)
   --aggregates <n>   orders to spread them over (default 500)
   --fault-rate <r>   base rate of every fault (default 0.1)
   --poison <n>       orders that end with a poison event (default 5)
@@ -68,7 +68,7 @@ async function main(): Promise<number> {
 function parse() {
   const { values } = parseArgs({
     options: {
-      events: { type: 'string', default: '10000' },
+      events: { type: 'string', default: '10500' },
       aggregates: { type: 'string', default: '500' },
       'fault-rate': { type: 'string', default: '0.1' },
       poison: { type: 'string', default: '5' },

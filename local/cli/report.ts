@@ -7,7 +7,7 @@ export function printReport(r: PipelineReport): void {
     '',
     'Outbox pipeline report',
     `  events committed           ${r.committed} over ${r.aggregates} orders`,
-    `  commands rejected          ${r.conflictsRejected} version conflicts (no events), ${r.domainRejections} invalid transitions`,
+    `  commands rejected          ${r.conflictsRejected} version conflicts (no events), ${r.domainRejections} invalid transitions, ${r.unavailable} unavailable (503)`,
     `  relayed to the event bus   ${r.relayedToBus}`,
     `  stream faults injected     ${r.streamFaults.reorderedBatches} batches reordered, ${r.streamFaults.duplicatedRecords} records duplicated`,
     '  per consumer:',

@@ -31,6 +31,8 @@ export interface PipelineReport {
   readonly aggregates: number;
   readonly conflictsRejected: number;
   readonly domainRejections: number;
+  /** Commands refused as transient (503): nothing written, so no events expected. */
+  readonly unavailable: number;
   readonly relayedToBus: number;
   readonly ghosts: number;
   readonly consumers: ConsumerReport[];
@@ -157,6 +159,7 @@ export async function verifyRun(
     aggregates: new Set([...workload.committed.values()].map((c) => c.aggregate)).size,
     conflictsRejected: workload.conflicts,
     domainRejections: workload.rejected,
+    unavailable: workload.unavailable,
     relayedToBus: archivedIds.size,
     ghosts,
     consumers,

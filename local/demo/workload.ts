@@ -16,6 +16,8 @@ export interface WorkloadResult {
   readonly conflicts: number;
   /** Commands refused by the domain (e.g. confirming a cancelled order). */
   readonly rejected: number;
+  /** Commands refused with 503 (a DynamoDB conflict that outlasted the producer's retries); nothing was written. */
+  readonly unavailable: number;
   /** Commands that failed for any other reason (should be 0). */
   readonly errors: string[];
   readonly firstCommitAt: number;
@@ -66,6 +68,7 @@ export async function runWorkload(baseUrl: string, options: WorkloadOptions): Pr
     committed: new Map(),
     conflicts: 0,
     rejected: 0,
+    unavailable: 0,
     errors: [],
     firstCommitAt: 0,
     lastCommitAt: 0,
@@ -99,8 +102,10 @@ export async function runWorkload(baseUrl: string, options: WorkloadOptions): Pr
       });
     } else if (response.status === 409 && body.error === 'ConcurrencyConflict') {
       (result as { conflicts: number }).conflicts++;
-    } else if (response.status === 409 || response.status === 503) {
+    } else if (response.status === 409) {
       (result as { rejected: number }).rejected++;
+    } else if (response.status === 503) {
+      (result as { unavailable: number }).unavailable++;
     } else {
       result.errors.push(`${command.method} ${command.path} → ${response.status} ${body.message ?? ''}`);
     }

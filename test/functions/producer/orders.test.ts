@@ -1,4 +1,9 @@
-import { DynamoDBClient, GetItemCommand, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBClient,
+  GetItemCommand,
+  TransactionCanceledException,
+  TransactWriteItemsCommand,
+} from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -6,6 +11,7 @@ import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { catalog } from '../../../functions/events/catalog';
 import { OrderService } from '../../../functions/producer/orders';
 import { ENV } from '../../../functions/shared/env-names';
+import { TransactionConflictError } from '../../../functions/shared/errors';
 import { fromOutboxItem } from '../../../functions/shared/outbox-item';
 import { OutboxWriter } from '../../../functions/shared/outbox-writer';
 
@@ -36,6 +42,31 @@ beforeEach(() => {
 afterAll(() => ddb.restore());
 
 describe('OrderService', () => {
+  it('retries a place that DynamoDB cancelled for a transaction conflict, and gives up after two retries', async () => {
+    // Given: the first attempt is cancelled by a conflict, the second commits.
+    const conflict = new TransactionCanceledException({
+      message: 'Transaction cancelled',
+      $metadata: {},
+      CancellationReasons: [{ Code: 'TransactionConflict' }, { Code: 'None' }],
+    });
+    ddb.on(TransactWriteItemsCommand).rejectsOnce(conflict).resolves({});
+
+    // When
+    const result = await service().placeOrder('o-retry', { customerId: 'c-1', lines });
+
+    // Then
+    expect(result.version).toBe(1);
+    expect(ddb.commandCalls(TransactWriteItemsCommand)).toHaveLength(2);
+
+    // And: three conflicts in a row surface as the retryable error.
+    ddb.reset();
+    ddb.on(TransactWriteItemsCommand).rejects(conflict);
+    await expect(service().placeOrder('o-busy', { customerId: 'c-1', lines })).rejects.toThrow(
+      TransactionConflictError,
+    );
+    expect(ddb.commandCalls(TransactWriteItemsCommand)).toHaveLength(3);
+  });
+
   it('places an order with OrderPlaced in its latest version, in euros unless told otherwise', async () => {
     // When
     await service().placeOrder('o-1', { customerId: 'c-1', lines });

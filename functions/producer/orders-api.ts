@@ -95,6 +95,13 @@ function summary(result: { version: number; events: ReadonlyArray<{ id: string }
   return { version: result.version, eventIds: result.events.map((e) => e.id) };
 }
 
+/** DynamoDB errors that mean "too busy now": the request had no effect. */
+const THROTTLING_ERRORS = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+]);
+
 function toHttpError(error: unknown): APIGatewayProxyStructuredResultV2 {
   if (error instanceof ConcurrencyConflictError)
     return json(409, { error: error.code, message: error.message });
@@ -103,6 +110,11 @@ function toHttpError(error: unknown): APIGatewayProxyStructuredResultV2 {
   if (error instanceof OutboxError) {
     const status = error.code === 'InvalidTransition' ? 409 : 400;
     return json(status, { error: error.code, message: error.message });
+  }
+  if (THROTTLING_ERRORS.has((error as Error)?.name)) {
+    // DynamoDB throttled the command beyond the SDK's own retries: nothing was written.
+    logger.warn('command throttled', { error: (error as Error).name });
+    return json(503, { error: 'Throttled', message: 'the table is busy; retry the command with backoff' });
   }
   logger.error('command failed', { error: (error as Error).message });
   return json(500, { error: 'InternalError', message: 'the command failed; it is safe to retry' });

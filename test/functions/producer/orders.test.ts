@@ -166,4 +166,21 @@ describe('the order API handler', () => {
     });
     expect(ddb.commandCalls(TransactWriteItemsCommand)).toHaveLength(0);
   });
+
+  it('answers 503, not 500, when DynamoDB throttles the command beyond the SDK retries', async () => {
+    // Given
+    const handler = await api();
+    const throttled = Object.assign(new Error('Rate of requests exceeds the allowed throughput'), {
+      name: 'ProvisionedThroughputExceededException',
+      $metadata: {},
+    });
+    ddb.on(TransactWriteItemsCommand).rejects(throttled);
+
+    // When
+    const response = await handler(request({ orderId: 'o-10', customerId: 'c-1', lines }), context);
+
+    // Then
+    expect(response.statusCode).toBe(503);
+    expect(JSON.parse(response.body ?? '{}')).toMatchObject({ error: 'Throttled' });
+  });
 });

@@ -6,6 +6,7 @@ import {
 import { requireEnv, requirePositiveIntEnv } from '../shared/env';
 import { ENV } from '../shared/env-names';
 import type { EventEnvelope } from '../shared/envelope';
+import { isAwsError } from '../shared/errors';
 import { type ConsumerContext, createConsumer, type RawConsumerDefinition, readOnce } from './kit';
 
 export const CONSUMER_NAME = 'order-activity';
@@ -65,10 +66,9 @@ export async function countActivity(
       }),
     );
   } catch (error) {
-    const reasons = (error as TransactionCanceledException).CancellationReasons;
     if (
-      (error as Error).name === 'TransactionCanceledException' &&
-      reasons?.[0]?.Code === 'ConditionalCheckFailed'
+      isAwsError(error, 'TransactionCanceledException') &&
+      (error as TransactionCanceledException).CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed'
     ) {
       logger.info('effect already applied for this event; skipped');
       return;

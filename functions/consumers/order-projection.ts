@@ -1,15 +1,10 @@
-import {
-  ConditionalCheckFailedException,
-  DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-} from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { ORDER_AGGREGATE_TYPE, ORDER_EVENT_TYPES } from '../events/order-events';
 import { requireEnv } from '../shared/env';
 import { ENV } from '../shared/env-names';
 import type { EventEnvelope } from '../shared/envelope';
-import { PermanentFailure } from '../shared/errors';
+import { isAwsError, PermanentFailure } from '../shared/errors';
 import { type ConsumerContext, createConsumer, defineConsumer, readOnce } from './kit';
 import { applyOrderEvent, type OrderEvent, type OrderView, passOverEvent } from './order-view';
 
@@ -94,10 +89,7 @@ async function advanceView(
     );
   } catch (error) {
     // Someone applied this sequence between our read and write: the effect happened once, by them.
-    if (
-      error instanceof ConditionalCheckFailedException ||
-      (error as Error).name === 'ConditionalCheckFailedException'
-    ) {
+    if (isAwsError(error, 'ConditionalCheckFailedException')) {
       logger.info('concurrent apply detected; skipped');
       return;
     }

@@ -1,7 +1,6 @@
 import {
   BatchGetItemCommand,
   type BatchGetItemCommandOutput,
-  ConditionalCheckFailedException,
   type DynamoDBClient,
   type KeysAndAttributes,
   QueryCommand,
@@ -10,6 +9,7 @@ import {
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { isAwsError } from '../shared/errors';
 import { KEYS, outboxSk, PENDING, type StoredOutboxEvent } from '../shared/outbox-item';
 import type {
   CursorStore,
@@ -72,11 +72,8 @@ export class DynamoDbCursorStore implements CursorStore {
         }),
       );
     } catch (error) {
-      if (
-        error instanceof ConditionalCheckFailedException ||
-        (error as Error).name === 'ConditionalCheckFailedException'
-      )
-        return;
+      // Another invocation already moved it as far or further.
+      if (isAwsError(error, 'ConditionalCheckFailedException')) return;
       throw error;
     }
   }
@@ -142,14 +139,7 @@ export class DynamoDbPendingMarks implements PendingMarks {
             }),
           );
         } catch (error) {
-          if (
-            !(
-              error instanceof ConditionalCheckFailedException ||
-              (error as Error).name === 'ConditionalCheckFailedException'
-            )
-          ) {
-            throw error;
-          }
+          if (!isAwsError(error, 'ConditionalCheckFailedException')) throw error;
         }
       }),
     );

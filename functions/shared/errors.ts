@@ -95,6 +95,14 @@ export class PermanentFailure extends OutboxError {
   }
 }
 
+/**
+ * Whether an AWS SDK error has this name. Checks the name rather than `instanceof`, which
+ * fails across two copies of an SDK package (a bundle and a test, say); SDK errors always set it.
+ */
+export function isAwsError(error: unknown, name: string): error is Error & { name: string } {
+  return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === name;
+}
+
 /** Short, log-safe description of a value: its type and, for scalars, a clipped rendering. */
 export function describeValue(value: unknown): string {
   if (value === undefined) return 'undefined';

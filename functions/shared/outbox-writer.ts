@@ -1,7 +1,7 @@
 import {
   type DynamoDBClient,
   GetItemCommand,
-  TransactionCanceledException,
+  type TransactionCanceledException,
   type TransactWriteItem,
   TransactWriteItemsCommand,
 } from '@aws-sdk/client-dynamodb';
@@ -10,6 +10,7 @@ import type { AnyEventDefinition, EventCatalog } from '../events/event-catalog';
 import { aggregateKey, buildEnvelope, type EventEnvelope, type NewEvent } from './envelope';
 import {
   ConcurrencyConflictError,
+  isAwsError,
   LimitExceededError,
   OutboxError,
   TransactionConflictError,
@@ -336,11 +337,8 @@ function translateCancellation(
   expectedVersion: number,
   ownItems: number,
 ): unknown {
-  if (
-    !(error instanceof TransactionCanceledException) &&
-    (error as { name?: string })?.name !== 'TransactionCanceledException'
-  ) {
-    if ((error as { name?: string })?.name === 'TransactionConflictException')
+  if (!isAwsError(error, 'TransactionCanceledException')) {
+    if (isAwsError(error, 'TransactionConflictException'))
       return new TransactionConflictError(pk, { cause: error });
     return error;
   }

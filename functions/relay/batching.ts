@@ -1,4 +1,5 @@
 import { ValidationError } from '../shared/errors';
+import type { EntryFailure } from './ports';
 
 /** Limits of one batch call: entries and total bytes. */
 export interface BatchLimits {
@@ -86,5 +87,19 @@ function assertLimits(limits: BatchLimits): void {
   }
   if (!Number.isInteger(limits.maxBytes) || limits.maxBytes < 1) {
     throw new ValidationError('limits.maxBytes', 'must be a positive integer', limits.maxBytes);
+  }
+}
+
+/**
+ * Runs one batch call (PutEvents, SendMessageBatch). A call that throws, e.g. when
+ * throttled, counts as every entry failing, so the caller retries entries the same way
+ * whether the service failed one entry or the whole request.
+ */
+export async function callBatch(call: () => Promise<EntryFailure[]>, size: number): Promise<EntryFailure[]> {
+  try {
+    return await call();
+  } catch (error) {
+    const code = (error as Error).name ?? 'Error';
+    return Array.from({ length: size }, (_, index) => ({ index, code, message: (error as Error).message }));
   }
 }

@@ -5,8 +5,8 @@ import { ValidationError } from '../shared/errors';
 import { LIMITS, utf8Bytes } from '../shared/limits';
 import { fromOutboxItem, KEYS, type StoredOutboxEvent } from '../shared/outbox-item';
 import { eventBridgeEntrySize } from '../shared/outbox-writer';
-import { backoffDelay, chunkBySizeAndCount, nextFifoBatch } from './batching';
-import type { EntryFailure, RelayFailureMessage, RelayPorts } from './ports';
+import { backoffDelay, callBatch, chunkBySizeAndCount, nextFifoBatch } from './batching';
+import type { RelayFailureMessage, RelayPorts } from './ports';
 
 /** Tuning of a {@link Relay}. */
 export interface RelayOptions {
@@ -277,10 +277,7 @@ export class Relay {
       });
       const retry: StoredOutboxEvent[] = [];
       await mapWithConcurrency(batches, this.concurrency, async (batch) => {
-        for (const failure of await this.callBatch(
-          () => this.ports.eventBus.putEvents(batch),
-          batch.length,
-        )) {
+        for (const failure of await callBatch(() => this.ports.eventBus.putEvents(batch), batch.length)) {
           const event = batch[failure.index];
           if (event) retry.push(event);
         }
@@ -342,7 +339,7 @@ export class Relay {
       start = ((batch.at(-1)?.groupIndex ?? 0) + 1) % groups.length;
       for (const { groupIndex } of batch) inFlight.add(groupIndex);
       const call = (async () => {
-        const failures = await this.callBatch(
+        const failures = await callBatch(
           () =>
             this.ports.queues.sendBatch(
               queueUrl,
@@ -399,16 +396,6 @@ export class Relay {
       );
     }
     return firstFailed;
-  }
-
-  /** Runs one batch call; a call that throws counts as every entry failing (e.g. throttling). */
-  private async callBatch(call: () => Promise<EntryFailure[]>, size: number): Promise<EntryFailure[]> {
-    try {
-      return await call();
-    } catch (error) {
-      const code = (error as Error).name ?? 'Error';
-      return Array.from({ length: size }, (_, index) => ({ index, code, message: (error as Error).message }));
-    }
   }
 }
 

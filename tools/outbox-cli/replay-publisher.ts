@@ -1,5 +1,5 @@
-import { backoffDelay, chunkBySizeAndCount, nextFifoBatch } from '../../functions/relay/batching';
-import type { EntryFailure, EventBusPublisher, QueuePublisher } from '../../functions/relay/ports';
+import { backoffDelay, callBatch, chunkBySizeAndCount, nextFifoBatch } from '../../functions/relay/batching';
+import type { EventBusPublisher, QueuePublisher } from '../../functions/relay/ports';
 import { LIMITS, utf8Bytes } from '../../functions/shared/limits';
 import type { StoredOutboxEvent } from '../../functions/shared/outbox-item';
 import { eventBridgeEntrySize } from '../../functions/shared/outbox-writer';
@@ -188,13 +188,4 @@ async function publishToFifoQueue(
     if (retrying > 0) await sleep(backoffDelay(retrying, 50, 2000));
   }
   return { label, sent, failed, heldBack };
-}
-
-async function callBatch(call: () => Promise<EntryFailure[]>, size: number): Promise<EntryFailure[]> {
-  try {
-    return await call();
-  } catch (error) {
-    const code = (error as Error).name ?? 'Error';
-    return Array.from({ length: size }, (_, index) => ({ index, code, message: (error as Error).message }));
-  }
 }

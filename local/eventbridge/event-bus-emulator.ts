@@ -70,6 +70,7 @@ import {
   type EventBridgeEvent,
   eventBusArn,
   PutEventsRequestError,
+  parseJsonTimestamp,
   resolveEventBusName,
   ruleArn,
   validatePutEventsEntry,
@@ -1318,13 +1319,8 @@ function requireString(value: unknown, name: string): string {
 
 /** A JSON 1.1 timestamp: epoch seconds (what the SDK sends), or an ISO 8601 string. */
 function requireTimestamp(value: unknown, name: string): Date {
-  const date =
-    typeof value === 'number'
-      ? new Date(value * 1000)
-      : typeof value === 'string'
-        ? new Date(value)
-        : undefined;
-  if (date === undefined || Number.isNaN(date.getTime())) {
+  const date = parseJsonTimestamp(value);
+  if (date === undefined) {
     throw new ServiceError(
       'ValidationException',
       `Parameter ${name} is not valid (given ${JSON.stringify(value)}).`,

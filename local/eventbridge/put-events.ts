@@ -212,16 +212,22 @@ export function isoSeconds(date: Date): string {
 
 function eventTime(value: unknown, now: () => Date): string | undefined {
   if (value === undefined || value === null) return isoSeconds(now());
-  // The JSON 1.1 protocol sends timestamps as epoch seconds (possibly fractional);
-  // an ISO string is accepted too for hand-written requests.
+  const date = parseJsonTimestamp(value);
+  return date === undefined ? undefined : isoSeconds(date);
+}
+
+/**
+ * A timestamp of the AWS JSON 1.1 protocol: epoch seconds (possibly fractional), as the
+ * SDK sends it, or an ISO string from a hand-written request; undefined if neither.
+ */
+export function parseJsonTimestamp(value: unknown): Date | undefined {
   const date =
     typeof value === 'number'
       ? new Date(value * 1000)
       : typeof value === 'string'
         ? new Date(value)
         : undefined;
-  if (date === undefined || Number.isNaN(date.getTime())) return undefined;
-  return isoSeconds(date);
+  return date === undefined || Number.isNaN(date.getTime()) ? undefined : date;
 }
 
 function parseJsonObject(text: string): Record<string, unknown> | undefined {

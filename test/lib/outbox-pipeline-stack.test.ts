@@ -246,10 +246,10 @@ describe('tables', () => {
 });
 
 describe('functions', () => {
-  it('every function runs Node.js 22 on arm64 with active tracing and source maps', () => {
+  it('every function runs Node.js 24 on arm64 with active tracing and source maps', () => {
     // Assert
     template.allResourcesProperties('AWS::Lambda::Function', {
-      Runtime: 'nodejs22.x',
+      Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       TracingConfig: { Mode: 'Active' },
       Environment: {

@@ -2,12 +2,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBStreamEvent, SQSEvent } from 'aws-lambda';
+import { createTables, type ObservedInvocation } from 'local-aws';
 import { type CommitRequest, OutboxWriter } from '../functions/shared/outbox-writer';
 import { DeliveryTracker, percentile } from '../local/demo/delivery-tracker';
 import { verifyRun } from '../local/demo/verify';
 import { runWorkload } from '../local/demo/workload';
-import { createTables } from '../local/resources';
-import { type ObservedInvocation, startLocalPipeline } from '../local/runtime';
+import { startOutboxPipeline } from '../local/pipeline';
 import type { Cleanup } from './cleanup';
 import { type PhaseBar, phaseBar, withBar } from './progress';
 import { dropTable } from './relay-engines';
@@ -90,7 +90,7 @@ export async function measureEndToEnd(options: EndToEndOptions, cleanup: Cleanup
   const observed: ObservedInvocation[] = [];
   const [pipeline, stopPipeline] = await withBar('e2e: start local pipeline', 1, 'step', async (bar) => {
     const started = await cleanup.track(
-      startLocalPipeline({
+      startOutboxPipeline({
         observe: (invocation) => {
           observed.push(invocation);
           tracker.observe(invocation);
@@ -192,8 +192,8 @@ export async function measureEndToEnd(options: EndToEndOptions, cleanup: Cleanup
  * untimed warm-up comes first, as the JVM is still compiling.
  */
 async function measureRawWrites(
-  pipeline: Awaited<ReturnType<typeof startLocalPipeline>>,
-  outboxSpec: Awaited<ReturnType<typeof startLocalPipeline>>['topology']['tables'][number],
+  pipeline: Awaited<ReturnType<typeof startOutboxPipeline>>,
+  outboxSpec: Awaited<ReturnType<typeof startOutboxPipeline>>['topology']['tables'][number],
   options: EndToEndOptions,
   perOrder: number,
 ): Promise<number> {
@@ -283,7 +283,7 @@ function orderCommits(orderId: string, perOrder: number): CommitRequest[] {
  * instrumentation of the running pipeline; the function itself is unchanged.
  */
 function timeInvocations(
-  pipeline: Awaited<ReturnType<typeof startLocalPipeline>>,
+  pipeline: Awaited<ReturnType<typeof startOutboxPipeline>>,
   functionId: string | undefined,
 ): number[] {
   const durations: number[] = [];
@@ -304,7 +304,7 @@ function timeInvocations(
 
 /** Per-mapping invocation statistics from what the runtime observed. */
 function stageResults(
-  pipeline: Awaited<ReturnType<typeof startLocalPipeline>>,
+  pipeline: Awaited<ReturnType<typeof startOutboxPipeline>>,
   observed: ReadonlyArray<ObservedInvocation>,
   windowMs: number,
   functionConcurrency: number,

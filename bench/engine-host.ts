@@ -5,9 +5,7 @@
  * Talks to the parent over IPC: sends `ready` with the endpoints, answers
  * `counters`, stops on `stop` or when the parent goes away.
  */
-import { startSqsEmulator } from '../local/engines/sqs-emulator';
-import { startEventBusEmulator } from '../local/eventbridge/event-bus-emulator';
-import { LOCAL_ACCOUNT, LOCAL_REGION } from '../local/template/intrinsics';
+import { LOCAL_ACCOUNT, LOCAL_REGION, startEventBusEmulator, startSqsEmulator } from 'local-aws';
 
 /** Messages from the parent. */
 export type EngineHostRequest = { readonly type: 'counters' } | { readonly type: 'stop' };

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { LOCAL_ACCOUNT, LOCAL_REGION, type LocalResource, resolveValue } from '../local/template/intrinsics';
-import type { FunctionSpec, Topology } from '../local/template/topology';
+import type { FunctionSpec, Topology } from 'local-aws';
+import { LOCAL_ACCOUNT, LOCAL_REGION, type LocalResource, resolveValue } from 'local-aws';
 import type { PhaseBar } from './progress';
 import { median, round } from './stats';
 

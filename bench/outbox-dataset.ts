@@ -1,8 +1,8 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
+import { seededRandom } from 'local-aws';
 import { aggregateKey } from '../functions/shared/envelope';
 import { OutboxWriter } from '../functions/shared/outbox-writer';
-import { seededRandom } from '../local/faults';
 
 /** A set of aggregates and how many events each gets. */
 export interface DatasetSpec {

@@ -3,12 +3,9 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import {
-  PROJECT_ROOT,
-  type SynthesizedStack,
-  sourcesFingerprint,
-  synthesizeStack,
-} from '../local/template/synth';
+import type { SynthesizedStack } from 'local-aws';
+import { PROJECT_ROOT } from '../contract/project';
+import { cachedTemplatePath, synthesizeOutboxStack } from '../local/pipeline';
 
 /**
  * The synthesized stack (template and bundles), as the local runtime uses it.
@@ -18,15 +15,8 @@ import {
  */
 export async function synthesizeQuietly(): Promise<SynthesizedStack & { synthMs: number }> {
   const started = performance.now();
-  const cached = join(
-    PROJECT_ROOT,
-    '.local',
-    'synth',
-    sourcesFingerprint().slice(0, 16),
-    'OutboxPipeline.template.json',
-  );
-  if (!existsSync(cached)) {
-    const synthModule = pathToFileURL(join(PROJECT_ROOT, 'local', 'template', 'synth.ts')).href;
+  if (!existsSync(cachedTemplatePath())) {
+    const synthModule = pathToFileURL(join(PROJECT_ROOT, 'local', 'pipeline.ts')).href;
     const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
     const output: string[] = [];
     const code = await new Promise<number | null>((resolve, reject) => {
@@ -37,7 +27,7 @@ export async function synthesizeQuietly(): Promise<SynthesizedStack & { synthMs:
           tsx,
           '--input-type=module',
           '-e',
-          `import { synthesizeStack } from ${JSON.stringify(synthModule)}; await synthesizeStack();`,
+          `import { synthesizeOutboxStack } from ${JSON.stringify(synthModule)}; await synthesizeOutboxStack();`,
         ],
         { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
       );
@@ -48,6 +38,6 @@ export async function synthesizeQuietly(): Promise<SynthesizedStack & { synthMs:
     });
     if (code !== 0) throw new Error(`cdk synth failed (exit code ${code}):\n${output.join('').slice(-4000)}`);
   }
-  const stack = await synthesizeStack();
+  const stack = await synthesizeOutboxStack();
   return { ...stack, synthMs: Math.round(performance.now() - started) };
 }

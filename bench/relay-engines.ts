@@ -12,6 +12,18 @@ import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { CreateQueueCommand, DeleteQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBRecord } from 'aws-lambda';
+import type { MappingSpec, QueueSpec, Topology } from 'local-aws';
+import {
+  compileFilterCriteria,
+  createQueues,
+  createTables,
+  LOCAL_CREDENTIALS,
+  LOCAL_REGION,
+  type LocalTable,
+  readAllStreamRecords,
+  referencedLogicalId,
+  startDynamoDbLocal,
+} from 'local-aws';
 import {
   DynamoDbCursorStore,
   DynamoDbOutboxReader,
@@ -23,12 +35,6 @@ import {
 import type { RelayPorts, RelayTelemetry } from '../functions/relay/ports';
 import { ENV } from '../functions/shared/env-names';
 import { KEYS } from '../functions/shared/outbox-item';
-import { LOCAL_CREDENTIALS, startDynamoDbLocal } from '../local/engines/dynamodb-local';
-import { readAllStreamRecords } from '../local/event-source-mappings/stream-reader';
-import { compileFilterCriteria } from '../local/eventbridge/event-pattern';
-import { createQueues, createTables, type LocalTable } from '../local/resources';
-import { LOCAL_REGION, referencedLogicalId } from '../local/template/intrinsics';
-import type { MappingSpec, QueueSpec, Topology } from '../local/template/topology';
 import { CallCounter } from './call-counter';
 import type { Cleanup } from './cleanup';
 import type { EngineHostMessage, EngineHostRequest } from './engine-host';

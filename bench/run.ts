@@ -8,8 +8,8 @@
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { PROJECT_ROOT } from '../local/template/synth';
-import { readTopology, type Topology } from '../local/template/topology';
+import { readTopology, type Topology } from 'local-aws';
+import { PROJECT_ROOT } from '../contract/project';
 import { Cleanup } from './cleanup';
 import { type EndToEndOptions, measureEndToEnd } from './end-to-end';
 import { measurePackaging, type PackagingOptions, packagingWork } from './lambda-packaging';

@@ -1,4 +1,4 @@
-import { synthesizeStack } from '../local/template/synth';
+import { synthesizeOutboxStack } from '../local/pipeline';
 
 /**
  * Synthesizes the stack once for the whole run (esbuild bundles included), so
@@ -6,5 +6,5 @@ import { synthesizeStack } from '../local/template/synth';
  * instead of racing to write them.
  */
 export default async function setup(): Promise<void> {
-  await synthesizeStack();
+  await synthesizeOutboxStack();
 }

@@ -2,10 +2,11 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
+import type { LocalAws } from 'local-aws';
 import { DeliveryTracker } from '../demo/delivery-tracker';
 import { verifyRun } from '../demo/verify';
 import { runWorkload } from '../demo/workload';
-import { LOCAL_STATE_FILE, type LocalPipeline, startLocalPipeline } from '../runtime';
+import { LOCAL_STATE_FILE, startOutboxPipeline } from '../pipeline';
 import { printReport } from './report';
 
 const HELP = `Usage: npm start -- [options]
@@ -92,7 +93,7 @@ async function main(): Promise<number> {
   console.log(
     'Starting the local pipeline (DynamoDB Local, SQS emulator, EventBridge emulator, Lambda bundles)...',
   );
-  let pipeline: LocalPipeline | undefined;
+  let pipeline: LocalAws | undefined;
   const shutdown = async (code: number) => {
     await pipeline?.stop();
     process.exit(code);
@@ -100,7 +101,7 @@ async function main(): Promise<number> {
   process.once('SIGINT', () => void shutdown(130));
   process.once('SIGTERM', () => void shutdown(143));
 
-  pipeline = await startLocalPipeline({
+  pipeline = await startOutboxPipeline({
     faults: {
       seed: options.seed,
       stream: { reorderRate: options.reorderRate, duplicateRate: options.duplicateRate },
@@ -172,7 +173,7 @@ async function main(): Promise<number> {
   return report.ok ? 0 : 1;
 }
 
-function printEndpoints(pipeline: LocalPipeline): void {
+function printEndpoints(pipeline: LocalAws): void {
   const outputs = Object.entries(pipeline.outputs).map(([k, v]) => `  ${k.padEnd(40)} ${v}`);
   const api = [...pipeline.functionUrls.values()][0];
   console.log(
@@ -199,7 +200,7 @@ function printEndpoints(pipeline: LocalPipeline): void {
  * What `npm run outbox -- --local` reads to find the running local pipeline:
  * endpoints, region and the stack outputs resolved to local names.
  */
-function localState(pipeline: LocalPipeline) {
+function localState(pipeline: LocalAws) {
   return {
     pid: process.pid,
     startedAt: new Date().toISOString(),

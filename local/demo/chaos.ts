@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { InjectedFaults, LocalAws } from 'local-aws';
 import { OutboxWriter } from '../../functions/shared/outbox-writer';
-import { type InjectedFaults, type LocalPipeline, startLocalPipeline } from '../runtime';
+import { startOutboxPipeline } from '../pipeline';
 import { DeliveryTracker } from './delivery-tracker';
 import { type PipelineReport, verifyRun } from './verify';
 import { runWorkload } from './workload';
@@ -17,7 +18,7 @@ export interface ChaosOptions {
   readonly concurrency?: number;
   readonly onProgress?: (phase: 'commands' | 'delivery', done: number, total: number) => void;
   /** Called with the pipeline once it runs (e.g. to show live delivery counts). */
-  readonly onPipeline?: (pipeline: LocalPipeline, tracker: DeliveryTracker) => void;
+  readonly onPipeline?: (pipeline: LocalAws, tracker: DeliveryTracker) => void;
 }
 
 /** The outcome of a chaos run. */
@@ -50,7 +51,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   }
   const rate = options.faultRate;
   const tracker = new DeliveryTracker();
-  const pipeline = await startLocalPipeline({
+  const pipeline = await startOutboxPipeline({
     observe: tracker.observe,
     faults: {
       seed: options.seed,

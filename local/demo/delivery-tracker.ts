@@ -1,5 +1,5 @@
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import type { ObservedInvocation } from '../runtime';
+import type { ObservedInvocation } from 'local-aws';
 
 /** What one consumer function was seen to process. */
 export interface ConsumerDeliveries {
@@ -33,7 +33,7 @@ interface EnvelopeFields {
 export class DeliveryTracker {
   readonly consumers = new Map<string, ConsumerDeliveries>();
 
-  /** Feed this to `startLocalPipeline({ observe })`. */
+  /** Feed this to `startOutboxPipeline({ observe })`. */
   readonly observe = (invocation: ObservedInvocation): void => {
     if (invocation.mapping.source.kind !== 'sqs') return;
     const event = invocation.event as SQSEvent;

@@ -1,8 +1,8 @@
 import { type AttributeValue, BatchGetItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { compileEventPattern } from '../eventbridge/event-pattern';
-import type { LocalPipeline } from '../runtime';
+import type { LocalAws } from 'local-aws';
+import { compileEventPattern } from 'local-aws';
 import { type DeliveryTracker, percentile } from './delivery-tracker';
 import type { WorkloadResult } from './workload';
 
@@ -54,7 +54,7 @@ export interface PipelineReport {
  * aggregates' versions); dead-letter queues are empty.
  */
 export async function verifyRun(
-  pipeline: LocalPipeline,
+  pipeline: LocalAws,
   workload: WorkloadResult,
   tracker: DeliveryTracker,
   expectations: RunExpectations = {},
@@ -179,7 +179,7 @@ export async function verifyRun(
 }
 
 /** Depth (visible + in flight) of every queue that is a dead-letter or failure destination in the stack. */
-export async function dlqDepths(pipeline: LocalPipeline): Promise<Record<string, number>> {
+export async function dlqDepths(pipeline: LocalAws): Promise<Record<string, number>> {
   const topology = pipeline.topology;
   const dlqIds = new Set<string>([
     ...topology.queues.flatMap((q) => (q.deadLetterQueueLogicalId ? [q.deadLetterQueueLogicalId] : [])),
@@ -222,7 +222,7 @@ export function committedVersions(workload: Pick<WorkloadResult, 'committed'>): 
  * A lost effect leaves them lower, a doubled one leaves the counter higher.
  */
 export async function readModelMismatches(
-  pipeline: LocalPipeline,
+  pipeline: LocalAws,
   versions: ReadonlyMap<string, number>,
   projectedVersion: (aggregate: string) => number = (aggregate) => versions.get(aggregate) ?? 0,
 ): Promise<number> {

@@ -1,4 +1,4 @@
-import { seededRandom } from '../faults';
+import { seededRandom } from 'local-aws';
 
 /** One HTTP command of the demo workload, against the producer's Function URL. */
 export interface Command {

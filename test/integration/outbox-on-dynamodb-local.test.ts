@@ -2,6 +2,8 @@ import { GetItemCommand, QueryCommand, ScanCommand } from '@aws-sdk/client-dynam
 import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Context, DynamoDBRecord, SQSEvent } from 'aws-lambda';
+import type { Topology } from 'local-aws';
+import { compileFilterCriteria, readAllStreamRecords } from 'local-aws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConsumer } from '../../functions/consumers/kit';
 import { OrderService } from '../../functions/producer/orders';
@@ -18,9 +20,6 @@ import type { EventEnvelope } from '../../functions/shared/envelope';
 import { ConcurrencyConflictError } from '../../functions/shared/errors';
 import type { StoredOutboxEvent } from '../../functions/shared/outbox-item';
 import { OutboxWriter } from '../../functions/shared/outbox-writer';
-import { readAllStreamRecords } from '../../local/event-source-mappings/stream-reader';
-import { compileFilterCriteria } from '../../local/eventbridge/event-pattern';
-import type { Topology } from '../../local/template/topology';
 import {
   type LocalDynamo,
   type LocalSqs,

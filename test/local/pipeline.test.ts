@@ -1,5 +1,6 @@
 import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { LocalAws } from 'local-aws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newEventId } from '../../functions/shared/envelope';
 import { ConcurrencyConflictError } from '../../functions/shared/errors';
@@ -7,7 +8,7 @@ import { OutboxWriter } from '../../functions/shared/outbox-writer';
 import { DeliveryTracker } from '../../local/demo/delivery-tracker';
 import { committedVersions, readModelMismatches } from '../../local/demo/verify';
 import { runWorkload, type WorkloadResult } from '../../local/demo/workload';
-import { type LocalPipeline, startLocalPipeline } from '../../local/runtime';
+import { startOutboxPipeline } from '../../local/pipeline';
 
 /**
  * The whole deployable pipeline on the local runtime: the producer behind its
@@ -17,7 +18,7 @@ import { type LocalPipeline, startLocalPipeline } from '../../local/runtime';
  */
 describe('the local pipeline end to end', () => {
   const tracker = new DeliveryTracker();
-  let pipeline: LocalPipeline;
+  let pipeline: LocalAws;
   let dynamodb: DynamoDBClient;
   let sqs: SQSClient;
   let workload: WorkloadResult;
@@ -26,7 +27,7 @@ describe('the local pipeline end to end', () => {
   const cancelled = { id: '' };
 
   beforeAll(async () => {
-    pipeline = await startLocalPipeline({
+    pipeline = await startOutboxPipeline({
       faults: { seed: 11, stream: { reorderRate: 0.5, duplicateRate: 0.1 } },
       observe: tracker.observe,
       logDir: undefined,

@@ -1,10 +1,11 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { LocalAws } from 'local-aws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventEnvelope } from '../../functions/shared/envelope';
 import { OutboxWriter } from '../../functions/shared/outbox-writer';
 import { DeliveryTracker } from '../../local/demo/delivery-tracker';
-import { type LocalPipeline, startLocalPipeline } from '../../local/runtime';
+import { startOutboxPipeline } from '../../local/pipeline';
 
 const HOURS = 3_600_000;
 
@@ -17,13 +18,13 @@ const HOURS = 3_600_000;
  */
 describe('the sweeper on the local runtime', () => {
   const tracker = new DeliveryTracker();
-  let pipeline: LocalPipeline;
+  let pipeline: LocalAws;
   let dynamodb: DynamoDBClient;
   let sqs: SQSClient;
   const committed: EventEnvelope[] = [];
 
   beforeAll(async () => {
-    pipeline = await startLocalPipeline({
+    pipeline = await startOutboxPipeline({
       observe: tracker.observe,
       scheduleIntervalMs: 0,
       environmentOverrides: { Sweeper: { SWEEP_AFTER_SECONDS: '1' } },

@@ -8,6 +8,7 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
+import { seededRandom } from 'local-aws';
 import type {
   CursorStore,
   EntryFailure,
@@ -31,7 +32,6 @@ import {
   toOutboxItem,
 } from '../../functions/shared/outbox-item';
 import { eventBridgeEntrySize } from '../../functions/shared/outbox-writer';
-import { seededRandom } from '../../local/faults';
 
 export const TEST_SOURCE = 'com.example.orders';
 export const TEST_STREAM_ARN =

@@ -2,19 +2,24 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import {
+  createQueues,
+  createTables,
   type DynamoDbLocal,
   LOCAL_CREDENTIALS,
+  LOCAL_REGION,
+  type LocalQueue,
+  type LocalTable,
+  readTopology,
+  type SqsEmulator,
   startDynamoDbLocal,
-} from '../../local/engines/dynamodb-local';
-import { type SqsEmulator, startSqsEmulator } from '../../local/engines/sqs-emulator';
-import { createQueues, createTables, type LocalQueue, type LocalTable } from '../../local/resources';
-import { LOCAL_REGION } from '../../local/template/intrinsics';
-import { synthesizeStack } from '../../local/template/synth';
-import { readTopology, type Topology } from '../../local/template/topology';
+  startSqsEmulator,
+  type Topology,
+} from 'local-aws';
+import { synthesizeOutboxStack } from '../../local/pipeline';
 
 /** The synthesized stack's topology (the global setup has already synthesized it). */
 export async function stackTopology(): Promise<Topology> {
-  const { template, assemblyDir } = await synthesizeStack();
+  const { template, assemblyDir } = await synthesizeOutboxStack();
   return readTopology(template as never, assemblyDir);
 }
 

@@ -45,8 +45,8 @@ export async function resolveTarget(options: TargetOptions): Promise<Target> {
 async function localTarget(): Promise<Target> {
   // Loaded here, not at the top: the local runtime module pulls in the engines.
   const [{ LOCAL_STATE_FILE }, { LOCAL_CREDENTIALS }] = await Promise.all([
-    import('../../local/runtime'),
-    import('../../local/engines/dynamodb-local'),
+    import('../../local/pipeline'),
+    import('local-aws'),
   ]);
   const shown = relative(process.cwd(), LOCAL_STATE_FILE) || LOCAL_STATE_FILE;
   let text: string;

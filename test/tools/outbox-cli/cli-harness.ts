@@ -1,17 +1,18 @@
 import { BatchWriteItemCommand, DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DeleteMessageCommand, type Message, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { buildEnvelope } from '../../../functions/shared/envelope';
-import { PENDING, toOutboxItem } from '../../../functions/shared/outbox-item';
-import { STACK_OUTPUTS } from '../../../lib/stack-outputs';
-import { LOCAL_CREDENTIALS } from '../../../local/engines/dynamodb-local';
-import { type EventBusEmulator, startEventBusEmulator } from '../../../local/eventbridge/event-bus-emulator';
 import {
+  type EventBusEmulator,
   LOCAL_ACCOUNT,
+  LOCAL_CREDENTIALS,
   LOCAL_REGION,
   type LocalResource,
   resolveValue,
-} from '../../../local/template/intrinsics';
+  startEventBusEmulator,
+} from 'local-aws';
+import { buildEnvelope } from '../../../functions/shared/envelope';
+import { PENDING, toOutboxItem } from '../../../functions/shared/outbox-item';
+import { STACK_OUTPUTS } from '../../../lib/stack-outputs';
 import type { CliIo } from '../../../tools/outbox-cli/cli-io';
 import { runCli } from '../../../tools/outbox-cli/run';
 import { withClients } from '../../../tools/outbox-cli/target';

@@ -14,12 +14,8 @@ import {
   GetShardIteratorCommand,
 } from '@aws-sdk/client-dynamodb-streams';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type DynamoDbLocal,
-  LOCAL_CREDENTIALS,
-  startDynamoDbLocal,
-} from '../../../local/engines/dynamodb-local';
-import { JavaNotFoundError, PortInUseError } from '../../../local/engines/errors';
+import { type DynamoDbLocal, LOCAL_CREDENTIALS, startDynamoDbLocal } from '../../src/engines/dynamodb-local';
+import { JavaNotFoundError, PortInUseError } from '../../src/engines/errors';
 
 let engine: DynamoDbLocal;
 let ddb: DynamoDBClient;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { judgeBatchResponse } from '../../../local/event-source-mappings/invoke';
+import { judgeBatchResponse } from '../../src/event-source-mappings/invoke';
 
 const known = new Set(['1', '2', '3']);
 

@@ -15,14 +15,11 @@ import { type LocalFunctionUrl, serveFunctionUrl } from './lambda/function-url-s
 import { LocalFunction } from './lambda/local-function';
 import { createQueues, createTables, type LocalQueue, type LocalTable } from './resources';
 import { LOCAL_ACCOUNT, LOCAL_REGION, type LocalResource, resolveValue } from './template/intrinsics';
-import { PROJECT_ROOT, synthesizeStack } from './template/synth';
+import type { SynthesizedStack } from './template/synth';
 import { type MappingSpec, readTopology, type Topology } from './template/topology';
 
-/** Where `npm start -- --keep` records the running pipeline's endpoints and outputs for other tools. */
-export const LOCAL_STATE_FILE = join(PROJECT_ROOT, '.local', 'pipeline.json');
-
 /** Every fault the local runtime can inject. Each has its own seeded generator derived from `seed`. */
-export interface PipelineFaults {
+export interface LocalFaults {
   readonly seed?: number;
   /** Reordered and duplicated stream batches (DynamoDB Local never reorders). */
   readonly stream?: Omit<StreamFaults, 'seed'>;
@@ -48,14 +45,12 @@ export interface InjectedFaults {
   functionCrashes: number;
 }
 
-/** Options of {@link startLocalPipeline}. */
-export interface LocalPipelineOptions {
-  /** Re-synthesize even if no source changed. @default false */
-  readonly forceSynth?: boolean;
-  /** Where each function's output goes (`<dir>/<function>.log`). @default .local/logs */
+/** Options of {@link startLocalAws}. */
+export interface LocalAwsOptions {
+  /** Where each function's output goes (`<dir>/<function>.log`). @default discarded */
   readonly logDir?: string;
   /** Faults to inject, all seeded and reproducible. @default none */
-  readonly faults?: PipelineFaults;
+  readonly faults?: LocalFaults;
   /**
    * Overrides every function's timeout (seconds). Keep it below the visibility timeout, as the
    * stack does: Powertools idempotency treats an in-progress record as live until the timeout.
@@ -94,8 +89,8 @@ export interface ObservedInvocation {
   readonly endedAt: number;
 }
 
-/** The running local pipeline. */
-export interface LocalPipeline {
+/** The running local stack: engines, resources, functions and event source mappings. */
+export interface LocalAws {
   readonly topology: Topology;
   readonly endpoints: { readonly dynamodb: string; readonly sqs: string; readonly eventbridge: string };
   /** SDK client settings for the local engines. */
@@ -124,20 +119,21 @@ export interface LocalPipeline {
 }
 
 /**
- * Starts the deployable pipeline on this machine: synthesizes the stack, starts
+ * Runs a synthesized CDK stack on this machine: starts
  * DynamoDB Local, the SQS emulator and the EventBridge emulator on loopback,
  * creates every table, queue, bus and rule of the template, loads every function
  * from its bundled asset in its own worker with the environment the stack gives
  * it (resolved to local names and endpoints), and runs every event source mapping.
  *
- * Everything is read from the synthesized template: a consumer added to the
- * stack runs here with no second registration.
+ * Everything is read from the synthesized template: a function, queue or
+ * mapping added to the stack runs here with no second registration.
  */
-export async function startLocalPipeline(options: LocalPipelineOptions = {}): Promise<LocalPipeline> {
+export async function startLocalAws(
+  synth: SynthesizedStack,
+  options: LocalAwsOptions = {},
+): Promise<LocalAws> {
   const log = options.log ?? (() => {});
   const started = Date.now();
-  const synth = await synthesizeStack({ force: options.forceSynth });
-  log(`stack ${synth.cached ? 'reused from the last synth' : 'synthesized'} in ${synth.durationMs} ms`);
   const topology = readTopology(synth.template as never, synth.assemblyDir);
   const startMark = Date.now();
 
@@ -186,6 +182,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     if (dynamoFaults) stops.push(() => dynamoFaults.stop());
 
     const resources = new Map<string, LocalResource>();
+    resources.set('AWS::StackName', { ref: synth.stackName, attributes: {} });
     for (const table of tables) resources.set(table.logicalId, table);
     for (const queue of queues) resources.set(queue.logicalId, queue);
     for (const bus of topology.eventBuses) {
@@ -235,7 +232,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       });
     }
 
-    const logDir = options.logDir ?? join(PROJECT_ROOT, '.local', 'logs');
+    const logDir = options.logDir;
     const functions = new Map<string, LocalFunction>();
     for (const spec of topology.functions) {
       const environment: Record<string, string> = {
@@ -266,7 +263,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
         environment,
         timeoutSeconds: options.functionTimeoutSeconds ?? spec.timeoutSeconds,
         memorySize: spec.memorySize,
-        logFile: join(logDir, `${spec.logicalId}.log`),
+        logFile: logDir === undefined ? undefined : join(logDir, `${spec.logicalId}.log`),
         concurrency: options.functionConcurrency ?? 2,
       });
       functions.set(spec.logicalId, fn);
@@ -417,7 +414,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       let lastActivity = activity();
       while (quietPasses < 2) {
         const remaining = deadline - Date.now();
-        if (remaining <= 0) throw new Error(`the local pipeline did not settle within ${timeoutMs} ms`);
+        if (remaining <= 0) throw new Error(`the local stack did not settle within ${timeoutMs} ms`);
         await Promise.all([...allMappings.map((m) => m.drain(remaining)), eventBus.waitForIdle(remaining)]);
         const now = activity();
         quietPasses = now === lastActivity ? quietPasses + 1 : 0;
@@ -469,11 +466,11 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     await stop();
     throw error;
   } finally {
-    log(`local pipeline ${stopped ? 'failed to start' : 'started'} in ${Date.now() - started} ms`);
+    log(`local AWS ${stopped ? 'failed to start' : 'started'} in ${Date.now() - started} ms`);
   }
 }
 
-function observed<E>(spec: MappingSpec, fn: LocalFunction, observe: LocalPipelineOptions['observe']) {
+function observed<E>(spec: MappingSpec, fn: LocalFunction, observe: LocalAwsOptions['observe']) {
   return async (event: E): Promise<unknown> => {
     const startedAt = Date.now();
     try {

@@ -20,7 +20,7 @@ import {
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type SqsEmulator, startSqsEmulator } from '../../../local/engines/sqs-emulator';
+import { type SqsEmulator, startSqsEmulator } from '../../src/engines/sqs-emulator';
 
 let engine: SqsEmulator;
 let sqs: SQSClient;

@@ -7,9 +7,9 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type SqsEmulator, startSqsEmulator } from '../../../local/engines/sqs-emulator';
-import { MappingConfigError } from '../../../local/event-source-mappings/invoke';
-import { SqsMapping, type SqsMappingOptions } from '../../../local/event-source-mappings/sqs-mapping';
+import { type SqsEmulator, startSqsEmulator } from '../../src/engines/sqs-emulator';
+import { MappingConfigError } from '../../src/event-source-mappings/invoke';
+import { SqsMapping, type SqsMappingOptions } from '../../src/event-source-mappings/sqs-mapping';
 
 let engine: SqsEmulator;
 let sqs: SQSClient;

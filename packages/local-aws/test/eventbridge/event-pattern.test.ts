@@ -30,7 +30,7 @@ import {
   matchesEventPattern,
   matchesFilterCriteria,
   validateEventPattern,
-} from '../../../local/eventbridge/event-pattern';
+} from '../../src/eventbridge/event-pattern';
 
 // --- Documented example events -------------------------------------------------
 

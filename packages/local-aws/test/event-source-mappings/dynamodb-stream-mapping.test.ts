@@ -2,18 +2,14 @@ import { CreateTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/cli
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type DynamoDbLocal,
-  LOCAL_CREDENTIALS,
-  startDynamoDbLocal,
-} from '../../../local/engines/dynamodb-local';
+import { type DynamoDbLocal, LOCAL_CREDENTIALS, startDynamoDbLocal } from '../../src/engines/dynamodb-local';
 import {
   DynamoDbStreamMapping,
   type DynamoDbStreamMappingOptions,
   type StreamBatchFailureRecord,
-} from '../../../local/event-source-mappings/dynamodb-stream-mapping';
-import { MappingConfigError } from '../../../local/event-source-mappings/invoke';
-import { readAllStreamRecords } from '../../../local/event-source-mappings/stream-reader';
+} from '../../src/event-source-mappings/dynamodb-stream-mapping';
+import { MappingConfigError } from '../../src/event-source-mappings/invoke';
+import { readAllStreamRecords } from '../../src/event-source-mappings/stream-reader';
 
 let engine: DynamoDbLocal;
 let ddb: DynamoDBClient;

@@ -26,7 +26,6 @@ const PSEUDO: Record<string, string> = {
   'AWS::AccountId': LOCAL_ACCOUNT,
   'AWS::Partition': 'aws',
   'AWS::URLSuffix': 'amazonaws.com',
-  'AWS::StackName': 'OutboxPipeline',
   'AWS::NoValue': '',
 };
 
@@ -47,13 +46,10 @@ export function resolveValue(
   switch (fn) {
     case 'Ref': {
       const name = String(arg);
-      if (name in PSEUDO) return PSEUDO[name] as string;
       const resource = resources.get(name);
-      if (!resource)
-        throw new TemplateResolutionError(
-          `${where}: Ref to ${name}, which the local runtime does not create`,
-        );
-      return resource.ref;
+      if (resource) return resource.ref;
+      if (name in PSEUDO) return PSEUDO[name] as string;
+      throw new TemplateResolutionError(`${where}: Ref to ${name}, which the local runtime does not create`);
     }
     case 'Fn::GetAtt': {
       const [logicalId, attribute] = Array.isArray(arg) ? arg : String(arg).split('.');

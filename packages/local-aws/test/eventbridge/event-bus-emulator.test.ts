@@ -16,8 +16,8 @@ import {
 } from '@aws-sdk/client-eventbridge';
 import { CreateQueueCommand, type Message, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type SqsEmulator, startSqsEmulator } from '../../../local/engines/sqs-emulator';
-import { type EventBusEmulator, startEventBusEmulator } from '../../../local/eventbridge/event-bus-emulator';
+import { type SqsEmulator, startSqsEmulator } from '../../src/engines/sqs-emulator';
+import { type EventBusEmulator, startEventBusEmulator } from '../../src/eventbridge/event-bus-emulator';
 
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 const BUS = 'orders';

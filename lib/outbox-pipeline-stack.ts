@@ -1,38 +1,55 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
-import { EventBus, Match } from 'aws-cdk-lib/aws-events';
+import { type CfnArchive, EventBus, Match } from 'aws-cdk-lib/aws-events';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import { ConstructPropsError, validateIntegerInRange } from './constructs/errors';
-import { EventConsumer } from './constructs/event-consumer';
+import { consumerConstructId } from '../contract/consumer-name';
+import { CONSUMERS, type ConsumerDeclaration } from '../contract/consumers';
+import { RETENTION_DEFAULTS, replayReachProblems } from '../contract/retention';
+import { type ConsumerOutput, consumerOutputKey, STACK_OUTPUTS } from '../contract/stack-outputs';
+import { validateConsumerName } from './constructs/consumer-function';
+import { ConstructPropsError, validateDurationInRange, validateIntegerInRange } from './constructs/errors';
+import { FailureBucket } from './constructs/failure-bucket';
 import { OrderApi } from './constructs/order-api';
-import { OrderedConsumer, type OrderedConsumerProps } from './constructs/ordered-consumer';
+import { OrderedConsumer } from './constructs/ordered-consumer';
 import { OutboxRelay } from './constructs/outbox-relay';
 import { OutboxSweeper } from './constructs/outbox-sweeper';
 import { IdempotencyTable, OutboxTable } from './constructs/outbox-table';
 import { PipelineObservability } from './constructs/pipeline-observability';
-import { STACK_OUTPUTS } from './stack-outputs';
-
-export { STACK_OUTPUTS } from './stack-outputs';
+import type { PipelineFunctionOptions } from './constructs/pipeline-function';
+import { UnorderedConsumer } from './constructs/unordered-consumer';
 
 /** Props of {@link OutboxPipelineStack}. */
 export interface OutboxPipelineStackProps extends StackProps {
   /**
-   * What happens to tables and log groups when they leave the stack; use DESTROY for
-   * throw-away test stacks.
+   * What happens to tables, the failure bucket and log groups when they leave the stack; use
+   * DESTROY for throw-away test stacks.
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
   /**
-   * How long an outbox item lives before DynamoDB TTL deletes it (whole days, 1..365); also the
-   * lifetime of consumers' idempotency records, since an event may be republished while its
-   * outbox item exists.
+   * How long an outbox item lives before DynamoDB TTL deletes it (whole days, 1..365): how far
+   * back `replay` and `backfill` reach. At most `consumerMemory`.
    * @default Duration.days(7)
    */
   readonly outboxRetention?: Duration;
   /**
-   * CloudEvents `source` of the events the producer writes; the archive and the example
-   * event consumer match on it.
+   * How long consumers remember an event they applied (their idempotency records and effect
+   * markers; ordered consumers' checkpoints never expire), 14..365 days. Every replay source
+   * (outbox, archive, dead-letter queues, failure bucket) is bounded by it, so that no replay
+   * applies an event twice: a prop that would reach further is refused.
+   * @default Duration.days(14)
+   */
+  readonly consumerMemory?: Duration;
+  /**
+   * How long the EventBridge archive keeps events for `archive-replay` (1..365 days). At most `consumerMemory`.
+   * @default Duration.days(14)
+   */
+  readonly archiveRetention?: Duration;
+  /**
+   * CloudEvents `source` of the events the producer writes; the archive and the unordered
+   * consumers' rules match on it.
    * @default 'com.example.orders'
    */
   readonly eventSource?: string;
@@ -52,83 +69,95 @@ export interface OutboxPipelineStackProps extends StackProps {
    * @default - a new KMS-encrypted topic that only accepts TLS requests (output `AlarmTopicArn`)
    */
   readonly alarmTopic?: ITopic;
+  /**
+   * The consumers to deploy.
+   * @default the registry, contract/consumers.ts
+   */
+  readonly consumers?: ReadonlyArray<ConsumerDeclaration>;
+}
+
+/** What every consumer construct is given by the stack. */
+interface ConsumerContext extends PipelineFunctionOptions {
+  readonly table: ITable;
+  readonly idempotencyTable: ITable;
+  readonly consumerMemory: Duration;
+  readonly relay: OutboxRelay;
+  readonly eventBus: EventBus;
+  readonly eventSource: string;
+  readonly fifoMaxReceiveCount: number;
+  readonly monitor: PipelineObservability;
 }
 
 /**
  * The transactional outbox pipeline: producer API → table (business state and outbox in one
  * transaction) → stream → relay → EventBridge bus and one FIFO queue per ordered consumer →
- * idempotent consumers, each with a dead-letter queue; alarms and a dashboard watch it.
+ * idempotent consumers, each with a dead-letter queue; a sweeper that recovers what the stream
+ * missed; alarms and a dashboard. Consumers come from the registry (contract/consumers.ts).
  */
 export class OutboxPipelineStack extends Stack {
-  private consumerDefaults!: Omit<OrderedConsumerProps, 'relay' | 'entry'>;
-  private relay!: OutboxRelay;
-  private eventBus!: EventBus;
-  private eventSource!: string;
-  private fifoMaxReceiveCount!: number;
-
   constructor(scope: Construct, id: string, props: OutboxPipelineStackProps = {}) {
     super(scope, id, props);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
-    const outboxRetention = props.outboxRetention ?? Duration.days(7);
+    const outboxRetention = props.outboxRetention ?? Duration.days(RETENTION_DEFAULTS.outboxRetentionDays);
+    const consumerMemory = props.consumerMemory ?? Duration.days(RETENTION_DEFAULTS.consumerMemoryDays);
+    const archiveRetention = props.archiveRetention ?? Duration.days(RETENTION_DEFAULTS.archiveRetentionDays);
     const eventSource = props.eventSource ?? 'com.example.orders';
     const fifoMaxReceiveCount = props.fifoMaxReceiveCount ?? 5;
     validateIntegerInRange('fifoMaxReceiveCount', fifoMaxReceiveCount, 1, 1000);
+    validateDurationInRange('archiveRetention', archiveRetention, Duration.days(1), Duration.days(365));
+    validateReplayReach(outboxRetention, archiveRetention, consumerMemory);
     // Created first: every construct below registers its functions and dead-letter queues with
     // it through `monitor`, so alarms follow the constructs with no list to keep in sync here.
     const observability = new PipelineObservability(this, 'Observability', {
       alarmTopic: props.alarmTopic,
       removalPolicy,
     });
-    const functionOptions = {
-      logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
-      removalPolicy,
-      monitor: observability,
-    };
+    const functionOptions = { logRetention: props.logRetention ?? RetentionDays.ONE_MONTH, removalPolicy, monitor: observability };
 
     const { table } = new OutboxTable(this, 'OutboxTable', { removalPolicy });
     const { table: idempotencyTable } = new IdempotencyTable(this, 'IdempotencyTable', { removalPolicy });
+    const failureBucket = new FailureBucket(this, 'FailureBucket', {
+      removalPolicy,
+      retention: Duration.days(RETENTION_DEFAULTS.failureBucketRetentionDays),
+    });
 
     const eventBus = new EventBus(this, 'EventBus', { description: 'Events published from the outbox' });
     // Lets an operator replay the pipeline's events after fixing a consumer.
     const archive = eventBus.archive('EventArchive', {
       description: `Events from ${eventSource}`,
       eventPattern: { source: [eventSource] },
-      retention: Duration.days(30),
+      retention: archiveRetention,
     });
+    // aws-cdk#37847: the archive is synthesized with KmsKeyIdentifier "" (not a valid key), which
+    // some regions refuse. Without the property, the archive uses an AWS owned key.
+    (archive.node.defaultChild as CfnArchive).addPropertyDeletionOverride('KmsKeyIdentifier');
 
-    const orderApi = new OrderApi(this, 'OrderApi', {
-      ...functionOptions,
-      table,
-      eventSource,
-      outboxRetention,
-    });
-    const relay = new OutboxRelay(this, 'Relay', { ...functionOptions, table, eventBus });
-    // Re-publishes what the stream missed and reports the oldest unpublished event for its alarm.
+    const orderApi = new OrderApi(this, 'OrderApi', { ...functionOptions, table, eventSource, outboxRetention });
+    const relay = new OutboxRelay(this, 'Relay', { ...functionOptions, table, eventBus, failureBucket });
     const sweeper = new OutboxSweeper(this, 'Sweeper', { ...functionOptions, table, relay });
 
-    this.consumerDefaults = {
+    const context: ConsumerContext = {
       ...functionOptions,
-      idempotencyTable,
       table,
-      idempotencyTtl: outboxRetention,
+      idempotencyTable,
+      consumerMemory,
+      relay,
+      eventBus,
+      eventSource,
+      fifoMaxReceiveCount,
     };
-    this.fifoMaxReceiveCount = fifoMaxReceiveCount;
-    this.relay = relay;
-    this.eventBus = eventBus;
-    this.eventSource = eventSource;
+    const consumers = props.consumers ?? CONSUMERS;
+    validateRegistry(consumers);
+    for (const declaration of consumers) this.addConsumer(declaration, context);
 
-    // Consumers: one line each. `npm run new:consumer` adds its line above the marker.
-    this.addOrderedConsumer('OrderProjection', { entry: 'consumers/order-projection' });
-    this.addEventConsumer('OrderActivity', { entry: 'consumers/order-activity', detailTypePrefix: 'Order' });
-    // new:consumer inserts above this line
-
-    const outputs: Partial<Record<keyof typeof STACK_OUTPUTS, string>> = {
+    const outputs: Record<keyof typeof STACK_OUTPUTS, string> = {
       tableName: table.tableName,
       idempotencyTableName: idempotencyTable.tableName,
       eventBusName: eventBus.eventBusName,
       eventArchiveName: archive.archiveName,
       relayFunctionName: relay.function.functionName,
       relayFailureQueueUrl: relay.failureQueue.queueUrl,
+      failureBucketName: failureBucket.bucket.bucketName,
       sweeperFunctionName: sweeper.function.functionName,
       orderApiFunctionName: orderApi.function.functionName,
       orderApiUrl: orderApi.url.url,
@@ -140,82 +169,80 @@ export class OutboxPipelineStack extends Stack {
     }
   }
 
-  /**
-   * Registers an ordered consumer: its own FIFO queue (which the relay then publishes
-   * every event to, in per-aggregate order), a FIFO DLQ and the function at `entry`.
-   * Outputs `<id>QueueUrl`, `<id>DeadLetterQueueUrl` and `<id>FunctionName`.
-   *
-   * @example this.addOrderedConsumer('ShippingProjection', { entry: 'consumers/shipping-projection' });
-   */
-  addOrderedConsumer(id: string, options: AddConsumerOptions): OrderedConsumer {
-    const consumer = new OrderedConsumer(this, id, {
-      ...this.consumerDefaults,
-      ...options,
-      relay: this.relay,
-    });
-    this.consumerOutputs(id, consumer);
-    return consumer;
-  }
-
-  /**
-   * Registers an unordered consumer fed by an EventBridge rule on the stack's source:
-   * the event types in `detailTypes`, those starting with `detailTypePrefix`, or every
-   * event of the source when neither is given. Outputs as `addOrderedConsumer`, plus
-   * `<id>TargetDeadLetterQueueUrl`.
-   *
-   * @example this.addEventConsumer('CustomerEmails', { entry: 'consumers/customer-emails', detailTypes: ['OrderPlaced'] });
-   */
-  addEventConsumer(id: string, options: AddEventConsumerOptions): EventConsumer {
-    const { detailTypes, detailTypePrefix, ...rest } = options;
-    if (detailTypes !== undefined && detailTypePrefix !== undefined) {
-      throw new ConstructPropsError(
-        `${id}: give detailTypes or detailTypePrefix, not both (given ${JSON.stringify(options)})`,
-      );
-    }
-    if (detailTypes !== undefined && detailTypes.length === 0) {
-      throw new ConstructPropsError(`${id}: detailTypes must name at least one event type (given [])`);
+  /** Deploys one registry entry: its queue(s), function, alarms and outputs. */
+  private addConsumer(declaration: ConsumerDeclaration, context: ConsumerContext): void {
+    const id = consumerConstructId(declaration.name);
+    const common = {
+      logRetention: context.logRetention,
+      removalPolicy: context.removalPolicy,
+      monitor: context.monitor,
+      consumerName: declaration.name,
+      table: context.table,
+      idempotencyTable: context.idempotencyTable,
+      consumerMemory: context.consumerMemory,
+      batchSize: declaration.batchSize,
+      maxConcurrency: declaration.maxConcurrency,
+    };
+    const output = (what: ConsumerOutput, value: string) =>
+      new CfnOutput(this, consumerOutputKey(declaration.name, what), { value });
+    if (declaration.kind === 'ordered') {
+      const consumer = new OrderedConsumer(this, id, {
+        ...common,
+        relay: context.relay,
+        startPosition: declaration.startPosition,
+        maxReceiveCount: context.fifoMaxReceiveCount,
+      });
+      output('queueUrl', consumer.queue.queueUrl);
+      output('deadLetterQueueUrl', consumer.deadLetterQueue.queueUrl);
+      output('functionName', consumer.function.functionName);
+      return;
     }
     const detailType =
-      detailTypes ?? (detailTypePrefix !== undefined ? Match.prefix(detailTypePrefix) : undefined);
-    const consumer = new EventConsumer(this, id, {
-      ...this.consumerDefaults,
-      ...rest,
-      eventBus: this.eventBus,
-      eventPattern: { source: [this.eventSource], ...(detailType ? { detailType } : {}) },
+      declaration.eventTypes ??
+      (declaration.detailTypePrefix !== undefined ? Match.prefix(declaration.detailTypePrefix) : undefined);
+    const consumer = new UnorderedConsumer(this, id, {
+      ...common,
+      eventBus: context.eventBus,
+      eventPattern: { source: [context.eventSource], ...(detailType ? { detailType: [...(detailType as string[])] } : {}) },
     });
-    this.consumerOutputs(id, consumer);
-    new CfnOutput(this, `${id}TargetDeadLetterQueueUrl`, { value: consumer.targetDeadLetterQueue.queueUrl });
-    return consumer;
-  }
-
-  private consumerOutputs(id: string, consumer: OrderedConsumer | EventConsumer): void {
-    new CfnOutput(this, `${id}QueueUrl`, { value: consumer.queue.queueUrl });
-    new CfnOutput(this, `${id}DeadLetterQueueUrl`, { value: consumer.deadLetterQueue.queueUrl });
-    new CfnOutput(this, `${id}FunctionName`, { value: consumer.function.functionName });
+    output('queueUrl', consumer.queue.queueUrl);
+    output('deadLetterQueueUrl', consumer.deadLetterQueue.queueUrl);
+    output('targetDeadLetterQueueUrl', consumer.targetDeadLetterQueue.queueUrl);
+    output('functionName', consumer.function.functionName);
   }
 }
 
-/** Options of {@link OutboxPipelineStack.addOrderedConsumer}. */
-export interface AddConsumerOptions {
-  /** The handler, as a path under functions/ without extension, e.g. `consumers/order-audit`. */
-  readonly entry: string;
-  /**
-   * Messages per invocation.
-   * @default 10
-   */
-  readonly batchSize?: number;
+/** The one replay rule (contract/retention.ts), for the props of this stack. */
+function validateReplayReach(outboxRetention: Duration, archiveRetention: Duration, consumerMemory: Duration): void {
+  if ([outboxRetention, archiveRetention, consumerMemory].some((d) => d.isUnresolved())) return;
+  const problems = replayReachProblems(
+    {
+      outboxRetentionDays: outboxRetention.toDays({ integral: false }),
+      archiveRetentionDays: archiveRetention.toDays({ integral: false }),
+      deadLetterRetentionDays: RETENTION_DEFAULTS.deadLetterRetentionDays,
+      failureBucketRetentionDays: RETENTION_DEFAULTS.failureBucketRetentionDays,
+    },
+    consumerMemory.toDays({ integral: false }),
+  );
+  if (problems.length > 0) throw new ConstructPropsError(problems.join('; '));
 }
 
-/** Options of {@link OutboxPipelineStack.addEventConsumer}. */
-export interface AddEventConsumerOptions extends AddConsumerOptions {
-  /**
-   * Event types (EventBridge `detail-type`) the rule forwards.
-   * @default every event of the stack's source, unless `detailTypePrefix` is given
-   */
-  readonly detailTypes?: string[];
-  /**
-   * Forward event types that start with this prefix.
-   * @default no prefix filter
-   */
-  readonly detailTypePrefix?: string;
+/** Names valid and unique, and each unordered consumer's events given one way. */
+function validateRegistry(consumers: ReadonlyArray<ConsumerDeclaration>): void {
+  const seen = new Set<string>();
+  for (const consumer of consumers) {
+    validateConsumerName(consumer.name);
+    if (seen.has(consumer.name)) {
+      throw new ConstructPropsError(`consumer ${consumer.name} is declared twice in the registry`);
+    }
+    seen.add(consumer.name);
+    if (consumer.kind === 'unordered' && consumer.eventTypes !== undefined && consumer.detailTypePrefix !== undefined) {
+      throw new ConstructPropsError(
+        `${consumer.name}: give eventTypes or detailTypePrefix, not both (given ${JSON.stringify(consumer)})`,
+      );
+    }
+    if (consumer.kind === 'unordered' && consumer.eventTypes?.length === 0) {
+      throw new ConstructPropsError(`${consumer.name}: eventTypes must name at least one event type (given [])`);
+    }
+  }
 }

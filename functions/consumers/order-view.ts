@@ -18,15 +18,15 @@ export interface OrderView {
   /** ISO 4217 currency of `total` (EUR for orders placed before OrderPlaced v2). */
   readonly currency: string;
   readonly itemCount: number;
-  /** Sequence of the last event applied; the next one must be lastSequence + 1. */
+  /** Sequence of the last event applied (the kit's checkpoint keeps the order; this shows it). */
   readonly lastSequence: number;
   readonly lastEventId: string;
   readonly updatedAt: string;
 }
 
 /**
- * Applies one order event to the view (pure). The caller guarantees order: it
- * passes the view as of `event.sequence - 1`.
+ * Applies one order event to the view (pure). The consumer kit guarantees order: it applies
+ * event n only after n - 1, so the view passed is the one as of `event.sequence - 1`.
  *
  * @throws PermanentFailure('UnknownEventType') for a type it does not know (only reachable
  *   through a cast: the kit refuses types outside the catalog before this runs)
@@ -69,14 +69,6 @@ export function applyOrderEvent(view: OrderView | undefined, event: OrderEvent):
   }
 }
 
-/**
- * Moves the view past an event it does not apply (a catalog type the projection does not
- * handle): only the position changes, so the next event's sequence check still holds.
- */
-export function passOverEvent(view: OrderView | undefined, event: EventEnvelope): OrderView {
-  return { ...requireView(view, event), ...positionOf(event) };
-}
-
 function positionOf(event: EventEnvelope) {
   return { lastSequence: event.sequence, lastEventId: event.id, updatedAt: event.time };
 }
@@ -84,8 +76,8 @@ function positionOf(event: EventEnvelope) {
 function requireView(view: OrderView | undefined, event: EventEnvelope): OrderView {
   if (!view)
     throw new PermanentFailure(
-      'SequenceGap',
-      `${event.type} (sequence ${event.sequence}) arrived before the order was placed`,
+      'MissingView',
+      `${event.type} (sequence ${event.sequence}) found no view of the order: was OrderPlaced applied?`,
     );
   return view;
 }

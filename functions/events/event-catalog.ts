@@ -317,31 +317,56 @@ export class EventCatalog<D extends AnyEventDefinition> {
   }
 }
 
-/** Parses data with a definition's schema through the Powertools parser; throws EventSchemaError naming the path. */
-function validate(
-  definition: AnyEventDefinition,
-  data: unknown,
-  options: CatalogCheckOptions,
-  upcastFrom?: number,
-): unknown {
-  const result = parse(data, undefined, definition.schema, true);
-  if (result.success) return result.data;
+/** The outcome of {@link parseWithSchema}: the schema's output, or its first issue. */
+export type SchemaParse<T> =
+  | { readonly ok: true; readonly data: T }
+  | {
+      readonly ok: false;
+      /** Where the first issue is, e.g. `['lines', 0, 'sku']`. */
+      readonly path: ReadonlyArray<PropertyKey>;
+      readonly message: string;
+      /** The value found at `path`. */
+      readonly given: unknown;
+      /** How many issues the schema found. */
+      readonly issues: number;
+    };
+
+/**
+ * Parses data with a zod schema through the Powertools parser: the one place that turns a
+ * schema's issues into a field path, a message and the value given (the catalog and the order
+ * API both report through it).
+ */
+export function parseWithSchema<S extends z.ZodType>(schema: S, data: unknown): SchemaParse<z.output<S>> {
+  const result = parse(data, undefined, schema, true);
+  if (result.success) return { ok: true, data: result.data as z.output<S> };
   const issues = (result.error.cause ?? []) as ReadonlyArray<{
     readonly message: string;
     readonly path?: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }>;
   }>;
   const issue = issues[0];
   const path = (issue?.path ?? []).map((segment) => (typeof segment === 'object' ? segment.key : segment));
+  return { ok: false, path, message: issue?.message ?? 'invalid', given: valueAt(data, path), issues: issues.length };
+}
+
+/** Parses data with a definition's schema; throws EventSchemaError naming the path. */
+function validate(
+  definition: AnyEventDefinition,
+  data: unknown,
+  options: CatalogCheckOptions,
+  upcastFrom?: number,
+): unknown {
+  const result = parseWithSchema(definition.schema, data);
+  if (result.ok) return result.data;
   const subject = `${definition.type} v${definition.version}`;
   throw new EventSchemaError(
     'InvalidPayload',
     definition.type,
     definition.version,
-    fieldName(options, formatPath(['data', ...path])),
-    `does not match ${subject}${upcastFrom ? ` after upcasting from v${upcastFrom}` : ''}: ${
-      issue?.message ?? 'invalid'
-    }${issues.length > 1 ? ` (and ${issues.length - 1} more issues)` : ''}`,
-    valueAt(data, path),
+    fieldName(options, formatPath(['data', ...result.path])),
+    `does not match ${subject}${upcastFrom ? ` after upcasting from v${upcastFrom}` : ''}: ${result.message}${
+      result.issues > 1 ? ` (and ${result.issues - 1} more issues)` : ''
+    }`,
+    result.given,
     options.redactValues,
   );
 }

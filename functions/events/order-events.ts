@@ -1,6 +1,10 @@
 // A namespace import lets esbuild drop the parts of zod that are not used (~90 KB instead of ~450 KB per bundle).
 import * as z from 'zod';
+import { AGGREGATE_TYPES } from '../../contract/aggregates';
 import { defineEvent } from './event-catalog';
+
+/** Most lines an order holds (placed with them, or grown line by line). */
+export const MAX_ORDER_LINES = 50;
 
 /** One line of an order: a SKU, how many, and the unit price in cents. */
 export const OrderLineSchema = z.object({
@@ -11,7 +15,7 @@ export const OrderLineSchema = z.object({
 
 const orderPlacedV1 = z.object({
   customerId: z.string().min(1).max(64),
-  lines: z.array(OrderLineSchema).min(1).max(50),
+  lines: z.array(OrderLineSchema).min(1).max(MAX_ORDER_LINES),
   /** Sum of quantity × unitPrice, in cents. */
   total: z.number().int().min(0),
 });
@@ -72,7 +76,7 @@ export const ORDER_EVENTS = [
 ] as const;
 
 /** Aggregate type of every order event (the `aggregatetype` of their envelopes). */
-export const ORDER_AGGREGATE_TYPE = 'Order';
+export const ORDER_AGGREGATE_TYPE = AGGREGATE_TYPES.order;
 
 /** The order event types. */
 export type OrderEventType = (typeof ORDER_EVENTS)[number]['type'];

@@ -1,20 +1,32 @@
+import { createHash } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { ENV } from '../../contract/env';
+import { SERVICES } from '../../contract/metrics';
 import { catalog } from '../events/catalog';
 import { requireEnv, requirePositiveIntEnv } from '../shared/env';
-import { ENV } from '../shared/env-names';
 import { newEventId } from '../shared/envelope';
-import { ConcurrencyConflictError, OutboxError, TransactionConflictError } from '../shared/errors';
+import {
+  ConcurrencyConflictError,
+  IdempotencyKeyReuseError,
+  OutboxError,
+  TransactionConflictError,
+} from '../shared/errors';
 import { OutboxWriter } from '../shared/outbox-writer';
-import { type CommandMeta, OrderService } from './orders';
+import { newTraceparent, parseTraceparent, traceparentFromXray } from '../shared/trace';
+import { AddItemCommand, CancelOrderCommand, ConfirmOrderCommand, PlaceOrderCommand } from './commands';
+import { type CommandMeta, checked, OrderService } from './orders';
 
-const logger = new Logger();
+const logger = new Logger({ serviceName: SERVICES.ordersApi });
+const tracer = new Tracer({ serviceName: SERVICES.ordersApi });
 const orders = new OrderService(
   new OutboxWriter({
-    client: new DynamoDBClient({}),
+    client: tracer.captureAWSv3Client(new DynamoDBClient({})),
     tableName: requireEnv(ENV.tableName),
     source: requireEnv(ENV.eventSource),
     retentionSeconds: requirePositiveIntEnv(ENV.outboxRetentionDays) * 24 * 3600,
@@ -23,103 +35,154 @@ const orders = new OrderService(
   }),
 );
 
-const ROUTES: Array<{
-  method: string;
-  pattern: RegExp;
-  run: (match: RegExpMatchArray, body: unknown, meta: CommandMeta) => Promise<unknown>;
-}> = [
+/** The header that makes a command safe to retry: a retry with the same key commits nothing. */
+export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
+
+interface Route {
+  readonly method: 'GET' | 'POST';
+  readonly pattern: RegExp;
+  run(id: string, body: unknown, meta: CommandMeta): Promise<unknown>;
+}
+
+const ROUTES: ReadonlyArray<Route> = [
   {
     method: 'POST',
     pattern: /^\/orders$/,
-    run: async (_m, body, meta) => {
-      const input = (body ?? {}) as { orderId?: string; customerId: string; lines: []; currency?: string };
-      const orderId = input.orderId ?? newEventId();
-      const result = await orders.placeOrder(orderId, input, meta);
-      return { orderId, version: result.version, eventIds: result.events.map((e) => e.id) };
+    async run(_id, body, meta) {
+      const { orderId = newEventId(), ...input } = checked(PlaceOrderCommand, body ?? {}, 'body');
+      return summary(await orders.placeOrder(orderId, input, meta));
     },
   },
   {
     method: 'POST',
     pattern: /^\/orders\/([^/]+)\/items$/,
-    run: async (m, body, meta) => summary(await orders.addItem(m[1] ?? '', body as never, meta)),
+    run: async (id, body, meta) => summary(await orders.addItem(id, checked(AddItemCommand, body, 'body'), meta)),
   },
   {
     method: 'POST',
     pattern: /^\/orders\/([^/]+)\/confirm$/,
-    run: async (m, _body, meta) => summary(await orders.confirmOrder(m[1] ?? '', meta)),
+    async run(id, body, meta) {
+      checked(ConfirmOrderCommand, body ?? {}, 'body');
+      return summary(await orders.confirmOrder(id, meta));
+    },
   },
   {
     method: 'POST',
     pattern: /^\/orders\/([^/]+)\/cancel$/,
-    run: async (m, body, meta) =>
-      summary(await orders.cancelOrder(m[1] ?? '', (body as { reason?: string })?.reason ?? '', meta)),
+    async run(id, body, meta) {
+      const { reason } = checked(CancelOrderCommand, body, 'body');
+      return summary(await orders.cancelOrder(id, reason, meta));
+    },
   },
   {
     method: 'GET',
     pattern: /^\/orders\/([^/]+)$/,
-    run: async (m) => (await orders.getOrder(m[1] ?? '')) ?? null,
+    run: async (id) => (await orders.getOrder(id)) ?? null,
   },
 ];
 
-/** Producer Lambda behind a Function URL: order commands that commit state and events in one transaction. */
-export const handler = middy(
-  async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
-    const method = event.requestContext?.http?.method ?? 'GET';
-    const path = event.rawPath ?? '/';
-    const route = ROUTES.find((r) => r.method === method && r.pattern.test(path));
-    if (!route) return json(404, { error: 'NotFound', message: `no route for ${method} ${path}` });
-    let body: unknown;
-    try {
-      body = event.body
-        ? JSON.parse(event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body)
-        : undefined;
-    } catch {
-      return json(400, { error: 'ValidationError', message: 'request body is not valid JSON' });
-    }
-    const headers = event.headers ?? {};
-    const meta: CommandMeta = {
-      correlationId: headers['x-correlation-id'] ?? event.requestContext?.requestId,
-      traceparent: headers.traceparent,
-    };
-    try {
-      const result = await route.run(path.match(route.pattern) as RegExpMatchArray, body, meta);
-      if (result === null) return json(404, { error: 'NotFound', message: `${path} does not exist` });
-      return json(method === 'POST' ? 201 : 200, result);
-    } catch (error) {
-      return toHttpError(error);
-    }
-  },
-).use(injectLambdaContext(logger));
+/**
+ * Producer Lambda behind a Function URL: order commands that commit state and events in one
+ * transaction. Every POST needs an `Idempotency-Key` header: the key is recorded in the same
+ * transaction, so a retry commits nothing and answers with the first result.
+ */
+export const handler = middy(async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+  const method = event.requestContext?.http?.method ?? 'GET';
+  const path = event.rawPath ?? '/';
+  const route = ROUTES.find((r) => r.method === method && r.pattern.test(path));
+  if (!route) return json(404, { error: 'NotFound', message: `no route for ${method} ${path}` });
+  const body = parseBody(event);
+  if (body === INVALID_JSON) return json(400, { error: 'ValidationError', message: 'request body is not valid JSON' });
+  const headers = event.headers ?? {};
+  const traceparent = requestTraceparent(headers.traceparent);
+  const key = headers[IDEMPOTENCY_KEY_HEADER];
+  if (method === 'POST' && !key) {
+    return json(400, {
+      error: 'IdempotencyKeyRequired',
+      message: `send an ${IDEMPOTENCY_KEY_HEADER} header (a UUID per command): without it a retried command would commit twice`,
+    });
+  }
+  const meta: CommandMeta = {
+    correlationId: headers['x-correlation-id'] ?? event.requestContext?.requestId,
+    traceparent,
+    ...(key ? { idempotency: { key, fingerprint: fingerprintOf(method, path, body) } } : {}),
+  };
+  logger.info('command received', { method, path, traceparent, correlation_id: meta.correlationId });
+  try {
+    const result = await route.run(path.match(route.pattern)?.[1] ?? '', body, meta);
+    if (result === null) return json(404, { error: 'NotFound', message: `${path} does not exist` });
+    const replayed = typeof result === 'object' && (result as { replayed?: boolean }).replayed === true;
+    return json(method === 'POST' ? 201 : 200, result, replayed ? { 'idempotent-replayed': 'true' } : {});
+  } catch (error) {
+    return toHttpError(error, key !== undefined);
+  }
+})
+  .use(captureLambdaHandler(tracer))
+  .use(injectLambdaContext(logger));
 
-function summary(result: { version: number; events: ReadonlyArray<{ id: string }> }) {
-  return { version: result.version, eventIds: result.events.map((e) => e.id) };
+function summary(result: {
+  aggregateId: string;
+  version: number;
+  eventIds: ReadonlyArray<string>;
+  replayed: boolean;
+}) {
+  return { orderId: result.aggregateId, version: result.version, eventIds: result.eventIds, replayed: result.replayed };
+}
+
+const INVALID_JSON = Symbol('invalid JSON');
+
+function parseBody(event: APIGatewayProxyEventV2): unknown {
+  if (!event.body) return undefined;
+  try {
+    return JSON.parse(event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body);
+  } catch {
+    return INVALID_JSON;
+  }
+}
+
+/** The request's W3C traceparent, else one continuing Lambda's X-Ray trace, else a new one. */
+function requestTraceparent(header: string | undefined): string {
+  if (parseTraceparent(header)) return header as string;
+  return traceparentFromXray(process.env._X_AMZN_TRACE_ID) ?? newTraceparent();
+}
+
+/** What makes two requests with one idempotency key "the same command". */
+function fingerprintOf(method: string, path: string, body: unknown): string {
+  return createHash('sha256')
+    .update(`${method} ${path} ${JSON.stringify(body ?? null)}`)
+    .digest('base64url');
 }
 
 /** DynamoDB errors that mean "too busy now": the request had no effect. */
-const THROTTLING_ERRORS = new Set([
-  'ProvisionedThroughputExceededException',
-  'ThrottlingException',
-  'RequestLimitExceeded',
-]);
+const THROTTLING_ERRORS = new Set(['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded']);
 
-function toHttpError(error: unknown): APIGatewayProxyStructuredResultV2 {
-  if (error instanceof ConcurrencyConflictError)
-    return json(409, { error: error.code, message: error.message });
-  if (error instanceof TransactionConflictError)
-    return json(503, { error: error.code, message: error.message });
+function toHttpError(error: unknown, withKey: boolean): APIGatewayProxyStructuredResultV2 {
+  if (error instanceof ConcurrencyConflictError) return json(409, { error: error.code, message: error.message });
+  if (error instanceof IdempotencyKeyReuseError) return json(422, { error: error.code, message: error.message });
+  if (error instanceof TransactionConflictError) return json(503, { error: error.code, message: error.message });
   if (error instanceof OutboxError) {
-    const status = error.code === 'InvalidTransition' ? 409 : 400;
+    const status = error.code === 'InvalidTransition' || error.code === 'OrderLimit' ? 409 : 400;
     return json(status, { error: error.code, message: error.message });
   }
   if (THROTTLING_ERRORS.has((error as Error)?.name)) {
     // DynamoDB throttled the command beyond the SDK's own retries: nothing was written.
     logger.warn('command throttled', { error: (error as Error).name });
-    return json(503, { error: 'Throttled', message: 'the table is busy; retry the command with backoff' });
+    return json(503, { error: 'Throttled', message: 'the table is busy; nothing was written: retry the command with backoff' });
   }
   logger.error('command failed', { error: (error as Error).message });
-  return json(500, { error: 'InternalError', message: 'the command failed; it is safe to retry' });
+  // An unknown failure may come after the commit (the answer was lost): only the key makes a retry safe.
+  return json(500, {
+    error: 'InternalError',
+    message: withKey
+      ? 'the command failed, maybe after it committed: retry it with the same Idempotency-Key, which commits it at most once'
+      : 'the command failed, maybe after it committed',
+  });
 }
 
-function json(statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 {
-  return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+function json(
+  statusCode: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): APIGatewayProxyStructuredResultV2 {
+  return { statusCode, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
 }

@@ -1,7 +1,18 @@
+import type { z } from 'zod';
 import { catalog, type EventData } from '../events/catalog';
+import { formatPath, parseWithSchema } from '../events/event-catalog';
 import { ORDER_AGGREGATE_TYPE, type OrderEventType } from '../events/order-events';
 import { OutboxError, TransactionConflictError, ValidationError } from '../shared/errors';
-import type { CommitResult, OutboxWriter } from '../shared/outbox-writer';
+import type { CommandIdempotency, CommitResult, OutboxWriter } from '../shared/outbox-writer';
+import {
+  AddItemCommand,
+  type AddItemInput,
+  CancelOrderCommand,
+  MAX_ORDER_LINES,
+  OrderIdSchema,
+  PlaceOrderCommand,
+  type PlaceOrderInput,
+} from './commands';
 
 export { ORDER_EVENT_TYPES, type OrderEventType } from '../events/order-events';
 
@@ -40,14 +51,21 @@ export class InvalidTransitionError extends OutboxError {
   }
 }
 
-/** Request/trace ids carried into the events. */
+/** A command that would take an order past one of its limits (e.g. more than 50 lines). */
+export class OrderLimitError extends OutboxError {
+  constructor(orderId: string, problem: string) {
+    super('OrderLimit', `order ${orderId} ${problem}`);
+  }
+}
+
+/** Request/trace ids carried into the events, and the command's idempotency key. */
 export interface CommandMeta {
   readonly correlationId?: string;
   readonly causationId?: string;
   readonly traceparent?: string;
+  /** A retry with the same key commits nothing and gets the first result. @default none */
+  readonly idempotency?: CommandIdempotency;
 }
-
-export const ORDER_AGGREGATE = ORDER_AGGREGATE_TYPE;
 
 /** Order commands over an OutboxWriter. */
 export class OrderService {
@@ -57,46 +75,29 @@ export class OrderService {
   ) {}
 
   /** Places a new order; fails with ConcurrencyConflictError if the id is taken. */
-  placeOrder(
-    orderId: string,
-    input: { customerId: string; lines: OrderLine[]; currency?: string },
-    meta: CommandMeta = {},
-  ): Promise<CommitResult> {
-    const lines = validateLines(input?.lines);
-    if (
-      typeof input.customerId !== 'string' ||
-      input.customerId.length === 0 ||
-      input.customerId.length > 64
-    ) {
-      throw new ValidationError('customerId', 'must be a string of 1 to 64 characters', input.customerId);
-    }
-    const currency = input.currency ?? DEFAULT_CURRENCY;
-    if (typeof currency !== 'string' || !/^[A-Z]{3}$/.test(currency)) {
-      throw new ValidationError('currency', 'must be an ISO 4217 code of 3 capital letters', input.currency);
-    }
+  placeOrder(orderId: string, input: Omit<PlaceOrderInput, 'orderId'>, meta: CommandMeta = {}): Promise<CommitResult> {
+    const id = checked(OrderIdSchema, orderId, 'orderId');
+    const { customerId, lines, currency = DEFAULT_CURRENCY } = checked(PlaceOrderCommand, input, 'request');
     const total = totalOf(lines);
     return this.retryingConflicts(() =>
       this.writer.commit({
-        aggregateType: ORDER_AGGREGATE,
-        aggregateId: orderId,
+        aggregateType: ORDER_AGGREGATE_TYPE,
+        aggregateId: id,
         expectedVersion: 0,
-        state: {
-          status: 'PLACED',
-          customerId: input.customerId,
-          lines,
-          total,
-          currency,
-        } satisfies OrderState,
-        events: [orderEvent('OrderPlaced', { customerId: input.customerId, lines, total, currency })],
+        state: { status: 'PLACED', customerId, lines, total, currency } satisfies OrderState,
+        events: [orderEvent('OrderPlaced', { customerId, lines, total, currency })],
         ...meta,
       }),
     );
   }
 
-  /** Adds a line to a placed order. */
-  addItem(orderId: string, line: OrderLine, meta: CommandMeta = {}): Promise<CommitResult> {
-    const [valid] = validateLines([line]) as [OrderLine];
+  /** Adds a line to a placed order, up to {@link MAX_ORDER_LINES} lines. */
+  addItem(orderId: string, line: AddItemInput, meta: CommandMeta = {}): Promise<CommitResult> {
+    const valid = checked(AddItemCommand, line, 'line');
     return this.change(orderId, 'add an item to', ['PLACED'], meta, (order) => {
+      if (order.lines.length >= MAX_ORDER_LINES) {
+        throw new OrderLimitError(orderId, `already has ${order.lines.length} lines, the most an order may have`);
+      }
       const lines = [...order.lines, valid];
       const total = totalOf(lines);
       return { state: { ...order, lines, total }, type: 'OrderItemAdded', data: { line: valid, total } };
@@ -114,19 +115,17 @@ export class OrderService {
 
   /** Cancels a placed or confirmed order. */
   cancelOrder(orderId: string, reason: string, meta: CommandMeta = {}): Promise<CommitResult> {
-    if (typeof reason !== 'string' || reason.length === 0 || reason.length > 200) {
-      throw new ValidationError('reason', 'must be a string of 1 to 200 characters', reason);
-    }
+    const valid = checked(CancelOrderCommand, { reason }, 'request');
     return this.change(orderId, 'cancel', ['PLACED', 'CONFIRMED'], meta, (order) => ({
       state: { ...order, status: 'CANCELLED' },
       type: 'OrderCancelled',
-      data: { reason },
+      data: { reason: valid.reason },
     }));
   }
 
   /** Reads an order (strongly consistent). */
   async getOrder(orderId: string): Promise<{ version: number; state: OrderState } | undefined> {
-    return this.writer.load<OrderState>(ORDER_AGGREGATE, orderId);
+    return this.writer.load<OrderState>(ORDER_AGGREGATE_TYPE, checked(OrderIdSchema, orderId, 'orderId'));
   }
 
   private async change<T extends OrderEventType>(
@@ -136,21 +135,38 @@ export class OrderService {
     meta: CommandMeta,
     decide: (order: OrderState) => { state: OrderState; type: T; data: OrderEvents[T] },
   ): Promise<CommitResult> {
+    const id = checked(OrderIdSchema, orderId, 'orderId');
     return this.retryingConflicts(async () => {
-      const current = await this.writer.load<OrderState>(ORDER_AGGREGATE, orderId);
-      if (!current) throw new InvalidTransitionError(orderId, command, 'ABSENT');
-      if (!allowed.includes(current.state.status))
-        throw new InvalidTransitionError(orderId, command, current.state.status);
+      const current = await this.writer.load<OrderState>(ORDER_AGGREGATE_TYPE, id);
+      if (!current) throw new InvalidTransitionError(id, command, 'ABSENT');
+      if (!allowed.includes(current.state.status)) {
+        const refusal = new InvalidTransitionError(id, command, current.state.status);
+        if (meta.idempotency) return this.replayOr(meta.idempotency, refusal);
+        throw refusal;
+      }
       const { state, type, data } = decide(current.state);
       return this.writer.commit({
-        aggregateType: ORDER_AGGREGATE,
-        aggregateId: orderId,
+        aggregateType: ORDER_AGGREGATE_TYPE,
+        aggregateId: id,
         expectedVersion: current.version,
         state,
         events: [orderEvent(type, data)],
         ...meta,
       });
     });
+  }
+
+  /**
+   * A command the current state refuses may be the retry of one that committed (a confirm whose
+   * answer was lost finds the order confirmed): its first result, or the refusal.
+   */
+  private async replayOr(idempotency: CommandIdempotency, refusal: OutboxError): Promise<CommitResult> {
+    try {
+      return await this.writer.replay(idempotency);
+    } catch (error) {
+      if (error instanceof OutboxError && error.code === 'IdempotencyRecordExpired') throw refusal;
+      throw error;
+    }
   }
 
   /**
@@ -179,27 +195,15 @@ function orderEvent<T extends OrderEventType>(type: T, data: OrderEvents[T]) {
   return { type, schemaVersion: catalog.latest(type).version, data };
 }
 
-function validateLines(lines: unknown): OrderLine[] {
-  if (!Array.isArray(lines) || lines.length === 0 || lines.length > 50) {
-    throw new ValidationError('lines', 'must be an array of 1 to 50 order lines', lines);
-  }
-  return lines.map((line, index) => {
-    const l = line as Partial<OrderLine>;
-    if (typeof l?.sku !== 'string' || !/^[A-Za-z0-9-]{1,40}$/.test(l.sku)) {
-      throw new ValidationError(`lines[${index}].sku`, 'must be 1 to 40 letters, digits or dashes', l?.sku);
-    }
-    if (!Number.isInteger(l.quantity) || (l.quantity as number) < 1 || (l.quantity as number) > 1000) {
-      throw new ValidationError(`lines[${index}].quantity`, 'must be an integer from 1 to 1000', l.quantity);
-    }
-    if (!Number.isInteger(l.unitPrice) || (l.unitPrice as number) < 0) {
-      throw new ValidationError(
-        `lines[${index}].unitPrice`,
-        'must be a whole number of cents >= 0',
-        l.unitPrice,
-      );
-    }
-    return { sku: l.sku, quantity: l.quantity as number, unitPrice: l.unitPrice as number };
-  });
+/**
+ * Parses a command's input with its schema (through the Powertools parser, as the API does).
+ *
+ * @throws ValidationError naming the first field that is wrong, and what was given
+ */
+export function checked<S extends z.ZodType>(schema: S, input: unknown, field: string): z.output<S> {
+  const result = parseWithSchema(schema, input);
+  if (result.ok) return result.data;
+  throw new ValidationError(formatPath([field, ...result.path]), result.message, result.given);
 }
 
 function totalOf(lines: ReadonlyArray<OrderLine>): number {

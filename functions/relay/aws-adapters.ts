@@ -1,83 +1,39 @@
-import {
-  BatchGetItemCommand,
-  type BatchGetItemCommandOutput,
-  type DynamoDBClient,
-  type KeysAndAttributes,
-  QueryCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  type SendMessageBatchRequestEntry,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { ENTITY_TYPES, KEYS, outboxSk, RELAY_ITEMS } from '../../contract/keys';
+import { TRANSPORT_ATTRIBUTES, VOID_MESSAGE_KIND } from '../../contract/transport';
 import { isAwsError } from '../shared/errors';
-import { KEYS, outboxSk, PENDING, type StoredOutboxEvent } from '../shared/outbox-item';
+import type { StoredOutboxEvent } from '../shared/outbox-item';
+import { xrayTraceHeader } from '../shared/trace';
 import type {
-  CursorStore,
   EntryFailure,
   EventBusPublisher,
   FailureSink,
+  FifoMessage,
+  HeartbeatStore,
   OutboxReader,
-  PendingMarks,
   QueuePublisher,
   RelayFailureMessage,
 } from './ports';
 
-const BATCH_GET_MAX_KEYS = 100;
-
-/** Cursors as items `{pk: <aggregate key>, sk: 'RELAY#CURSOR', publishedSequence}` in the outbox table. */
-export class DynamoDbCursorStore implements CursorStore {
-  constructor(
-    private readonly client: DynamoDBClient,
-    private readonly tableName: string,
-  ) {}
-
-  async get(aggregateKeys: ReadonlyArray<string>): Promise<Map<string, number>> {
-    const cursors = new Map<string, number>();
-    for (let i = 0; i < aggregateKeys.length; i += BATCH_GET_MAX_KEYS) {
-      let request: Record<string, KeysAndAttributes> | undefined = {
-        [this.tableName]: {
-          Keys: aggregateKeys
-            .slice(i, i + BATCH_GET_MAX_KEYS)
-            .map((pk) => ({ pk: { S: pk }, sk: { S: KEYS.cursorSk } })),
-          ConsistentRead: true,
-          ProjectionExpression: 'pk, publishedSequence',
-        },
-      };
-      for (let attempt = 0; request && Object.keys(request).length > 0; attempt++) {
-        if (attempt > 0)
-          await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 25 * 2 ** attempt)));
-        const response: BatchGetItemCommandOutput = await this.client.send(
-          new BatchGetItemCommand({ RequestItems: request }),
-        );
-        for (const item of response.Responses?.[this.tableName] ?? []) {
-          const plain = unmarshall(item);
-          cursors.set(String(plain.pk), Number(plain.publishedSequence ?? 0));
-        }
-        request = response.UnprocessedKeys;
-      }
-    }
-    return cursors;
-  }
-
-  async advance(aggregateKey: string, _from: number, to: number): Promise<void> {
-    try {
-      await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: { pk: { S: aggregateKey }, sk: { S: KEYS.cursorSk } },
-          UpdateExpression: 'SET publishedSequence = :to, updatedAt = :now',
-          // Never backwards: a slower, older invocation must not undo a newer one's progress.
-          ConditionExpression: 'attribute_not_exists(publishedSequence) OR publishedSequence < :to',
-          ExpressionAttributeValues: { ':to': { N: String(to) }, ':now': { S: new Date().toISOString() } },
-        }),
-      );
-    } catch (error) {
-      // Another invocation already moved it as far or further.
-      if (isAwsError(error, 'ConditionalCheckFailedException')) return;
-      throw error;
-    }
-  }
-}
+/**
+ * PutEvents entry errors that are the entry's own fault, so retrying cannot help (PutEventsResultEntry
+ * in the EventBridge API reference). Its other non-retryable codes (AccessDeniedException,
+ * NotAuthorizedFor*, InvalidAccountIdException) come from configuration, which a deploy fixes:
+ * those are retried like throttling, within the stream's and the sweeper's bounded retries.
+ */
+export const EVENTBRIDGE_PERMANENT_ENTRY_ERRORS: ReadonlySet<string> = new Set([
+  'InvalidArgument',
+  'MalformedDetail',
+  'RedactionFailure',
+]);
 
 /** Reads outbox items of one aggregate by sort-key range, strongly consistent. */
 export class DynamoDbOutboxReader implements OutboxReader {
@@ -86,11 +42,7 @@ export class DynamoDbOutboxReader implements OutboxReader {
     private readonly tableName: string,
   ) {}
 
-  async readRange(
-    aggregateKey: string,
-    fromSequence: number,
-    toSequence: number,
-  ): Promise<Array<Record<string, unknown>>> {
+  async readRange(aggregateKey: string, fromSequence: number, toSequence: number): Promise<Array<Record<string, unknown>>> {
     const items: Array<Record<string, unknown>> = [];
     let exclusiveStartKey: QueryCommand['input']['ExclusiveStartKey'];
     do {
@@ -114,39 +66,10 @@ export class DynamoDbOutboxReader implements OutboxReader {
   }
 }
 
-/** Removes the pending-index attributes of published outbox items, one UpdateItem each. */
-export class DynamoDbPendingMarks implements PendingMarks {
-  constructor(
-    private readonly client: DynamoDBClient,
-    private readonly tableName: string,
-  ) {}
-
-  async clear(aggregateKey: string, sequences: ReadonlyArray<number>): Promise<void> {
-    await Promise.all(
-      sequences.map(async (sequence) => {
-        try {
-          await this.client.send(
-            new UpdateItemCommand({
-              TableName: this.tableName,
-              Key: { pk: { S: aggregateKey }, sk: { S: outboxSk(sequence) } },
-              UpdateExpression: 'REMOVE #shard, #since',
-              // An UpdateItem on a missing key would create a stub item: only touch items that exist.
-              ConditionExpression: 'attribute_exists(pk)',
-              ExpressionAttributeNames: {
-                '#shard': PENDING.shardAttribute,
-                '#since': PENDING.sinceAttribute,
-              },
-            }),
-          );
-        } catch (error) {
-          if (!isAwsError(error, 'ConditionalCheckFailedException')) throw error;
-        }
-      }),
-    );
-  }
-}
-
-/** PutEvents: Source/DetailType from the envelope, Detail = the envelope JSON as committed. */
+/**
+ * PutEvents: Source/DetailType from the envelope, Detail = the envelope JSON as committed, and
+ * the X-Ray TraceHeader of the envelope's traceparent so the trace continues to the targets.
+ */
 export class EventBridgeBusPublisher implements EventBusPublisher {
   constructor(
     private readonly client: EventBridgeClient,
@@ -156,13 +79,17 @@ export class EventBridgeBusPublisher implements EventBusPublisher {
   async putEvents(events: ReadonlyArray<StoredOutboxEvent>): Promise<EntryFailure[]> {
     const response = await this.client.send(
       new PutEventsCommand({
-        Entries: events.map((event) => ({
-          EventBusName: this.eventBusName,
-          Source: event.envelope.source,
-          DetailType: event.envelope.type,
-          Detail: event.json,
-          Time: new Date(event.envelope.time),
-        })),
+        Entries: events.map((event) => {
+          const traceHeader = xrayTraceHeader(event.envelope.traceparent);
+          return {
+            EventBusName: this.eventBusName,
+            Source: event.envelope.source,
+            DetailType: event.envelope.type,
+            Detail: event.json,
+            Time: new Date(event.envelope.time),
+            ...(traceHeader ? { TraceHeader: traceHeader } : {}),
+          };
+        }),
       }),
     );
     const failures: EntryFailure[] = [];
@@ -171,10 +98,12 @@ export class EventBridgeBusPublisher implements EventBusPublisher {
     events.forEach((_, index) => {
       const entry = response.Entries?.[index];
       if (!entry?.EventId || entry.ErrorCode) {
+        const code = entry?.ErrorCode ?? 'MissingEntry';
         failures.push({
           index,
-          code: entry?.ErrorCode ?? 'MissingEntry',
+          code,
           message: entry?.ErrorMessage ?? 'no result for entry',
+          permanent: EVENTBRIDGE_PERMANENT_ENTRY_ERRORS.has(code),
         });
       }
     });
@@ -182,26 +111,22 @@ export class EventBridgeBusPublisher implements EventBusPublisher {
   }
 }
 
-/** SendMessageBatch to a FIFO queue: group = aggregate key, deduplication id = event id. */
+/**
+ * SendMessageBatch to a FIFO queue: group = aggregate key, deduplication id = event id, the
+ * envelope as body and the X-Ray trace header as the AWSTraceHeader system attribute. A void
+ * marker goes with the kit's transport attribute instead.
+ */
 export class SqsFifoPublisher implements QueuePublisher {
   constructor(private readonly client: SQSClient) {}
 
-  async sendBatch(queueUrl: string, events: ReadonlyArray<StoredOutboxEvent>): Promise<EntryFailure[]> {
+  async sendBatch(queueUrl: string, messages: ReadonlyArray<FifoMessage>): Promise<EntryFailure[]> {
     const response = await this.client.send(
-      new SendMessageBatchCommand({
-        QueueUrl: queueUrl,
-        Entries: events.map((event, index) => ({
-          Id: String(index),
-          MessageBody: event.json,
-          MessageGroupId: event.pk,
-          MessageDeduplicationId: event.envelope.id,
-        })),
-      }),
+      new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: messages.map(entryOf) }),
     );
     const succeeded = new Set((response.Successful ?? []).map((entry) => entry.Id));
     const failedById = new Map((response.Failed ?? []).map((entry) => [entry.Id, entry]));
     const failures: EntryFailure[] = [];
-    events.forEach((_, index) => {
+    messages.forEach((_, index) => {
       const id = String(index);
       if (succeeded.has(id) && !failedById.has(id)) return;
       const failure = failedById.get(id);
@@ -209,13 +134,45 @@ export class SqsFifoPublisher implements QueuePublisher {
         index,
         code: failure?.Code ?? 'MissingEntry',
         message: failure?.Message ?? 'no result for entry',
+        // SenderFault: the entry itself is wrong (e.g. characters SQS refuses); resending it cannot work.
+        permanent: failure?.SenderFault === true,
       });
     });
     return failures;
   }
 }
 
-/** Sends unpublishable records to the relay failure queue with the reason as a message attribute. */
+function entryOf(message: FifoMessage, index: number): SendMessageBatchRequestEntry {
+  if (message.kind === 'void') {
+    const { aggregateKey, aggregateType, aggregateId, sequence, eventId, reason } = message.void;
+    return {
+      Id: String(index),
+      MessageBody: JSON.stringify({
+        aggregatetype: aggregateType,
+        aggregateid: aggregateId,
+        sequence,
+        ...(eventId ? { id: eventId } : {}),
+        reason,
+      }),
+      MessageGroupId: aggregateKey,
+      MessageDeduplicationId: `void-${eventId ?? `${aggregateKey}-${sequence}`}`.slice(0, 128),
+      MessageAttributes: { [TRANSPORT_ATTRIBUTES.kind]: { DataType: 'String', StringValue: VOID_MESSAGE_KIND } },
+    };
+  }
+  const { event } = message;
+  const traceHeader = xrayTraceHeader(event.envelope.traceparent);
+  return {
+    Id: String(index),
+    MessageBody: event.json,
+    MessageGroupId: event.pk,
+    MessageDeduplicationId: event.envelope.id,
+    ...(traceHeader
+      ? { MessageSystemAttributes: { AWSTraceHeader: { DataType: 'String', StringValue: traceHeader } } }
+      : {}),
+  };
+}
+
+/** Sends what the relay cannot publish to the relay failure queue, with the reason as a message attribute. */
 export class SqsFailureSink implements FailureSink {
   constructor(
     private readonly client: SQSClient,
@@ -235,5 +192,36 @@ export class SqsFailureSink implements FailureSink {
         },
       }),
     );
+  }
+}
+
+/** The heartbeat item `RELAY#HEARTBEAT`: the newest probe the relay has read, never moving back. */
+export class DynamoDbHeartbeatStore implements HeartbeatStore {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly tableName: string,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async probeSeen(seq: number, writtenAt: string): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { pk: { S: RELAY_ITEMS.heartbeatPk }, sk: { S: KEYS.relaySk } },
+          UpdateExpression: 'SET seenSeq = :seq, seenWrittenAt = :writtenAt, seenAt = :now, entityType = :type',
+          ConditionExpression: 'attribute_not_exists(seenSeq) OR seenSeq < :seq',
+          ExpressionAttributeValues: {
+            ':seq': { N: String(seq) },
+            ':writtenAt': { S: writtenAt },
+            ':now': { S: new Date(this.now()).toISOString() },
+            ':type': { S: ENTITY_TYPES.relay },
+          },
+        }),
+      );
+    } catch (error) {
+      // A newer probe was recorded first (a sweeper recovery replaying an old one): fine.
+      if (!isAwsError(error, 'ConditionalCheckFailedException')) throw error;
+    }
   }
 }

@@ -100,6 +100,12 @@ export async function callBatch(call: () => Promise<EntryFailure[]>, size: numbe
     return await call();
   } catch (error) {
     const code = (error as Error).name ?? 'Error';
-    return Array.from({ length: size }, (_, index) => ({ index, code, message: (error as Error).message }));
+    // A whole call that fails (throttled, unreachable, not allowed) says nothing against any entry.
+    return Array.from({ length: size }, (_, index) => ({
+      index,
+      code,
+      message: (error as Error).message,
+      permanent: false,
+    }));
   }
 }

@@ -1,3 +1,4 @@
+import type { RELAY_METRICS } from '../../contract/metrics';
 import type { StoredOutboxEvent } from '../shared/outbox-item';
 
 /** One entry of a batch call that the service refused. `index` is the entry's position in the call. */
@@ -5,36 +6,17 @@ export interface EntryFailure {
   readonly index: number;
   readonly code: string;
   readonly message: string;
-}
-
-/** Per-aggregate publish cursors: the highest sequence published to every target. */
-export interface CursorStore {
-  /** Cursors of these aggregate keys; an aggregate never published has cursor 0. */
-  get(aggregateKeys: ReadonlyArray<string>): Promise<Map<string, number>>;
   /**
-   * Moves a cursor from `from` to `to`. Must not move it backwards: if another
-   * relay instance already moved it to `to` or beyond, this is a no-op.
+   * The service says the entry itself is at fault and retrying it cannot succeed (SQS
+   * `SenderFault`, EventBridge's non-retryable entry errors on the entry's content).
    */
-  advance(aggregateKey: string, from: number, to: number): Promise<void>;
+  readonly permanent: boolean;
 }
 
-/** Reads committed outbox items straight from the table, to fill gaps the stream left. */
+/** Reads committed outbox items straight from the table, when the batch does not carry them. */
 export interface OutboxReader {
   /** Outbox items of one aggregate with `fromSequence <= sequence <= toSequence`, unmarshalled, in order. */
-  readRange(
-    aggregateKey: string,
-    fromSequence: number,
-    toSequence: number,
-  ): Promise<Array<Record<string, unknown>>>;
-}
-
-/**
- * The outbox items' pending marks (the sparse index the sweeper reads). Cleared once
- * an event is confirmed on every target; a mark left behind only costs the sweeper
- * a cursor check, so failures here never fail the batch.
- */
-export interface PendingMarks {
-  clear(aggregateKey: string, sequences: ReadonlyArray<number>): Promise<void>;
+  readRange(aggregateKey: string, fromSequence: number, toSequence: number): Promise<Array<Record<string, unknown>>>;
 }
 
 /** PutEvents to the bus; returns the entries that failed. Throws if the whole call failed. */
@@ -42,38 +24,64 @@ export interface EventBusPublisher {
   putEvents(events: ReadonlyArray<StoredOutboxEvent>): Promise<EntryFailure[]>;
 }
 
-/** SendMessageBatch to one FIFO queue; returns the entries that failed. Throws if the whole call failed. */
-export interface QueuePublisher {
-  sendBatch(queueUrl: string, events: ReadonlyArray<StoredOutboxEvent>): Promise<EntryFailure[]>;
+/** What the relay sends to an ordered consumer's FIFO queue: an event, or a void marker in its place. */
+export type FifoMessage =
+  | { readonly kind: 'event'; readonly event: StoredOutboxEvent }
+  | { readonly kind: 'void'; readonly void: VoidedSequence };
+
+/** A sequence of an aggregate whose event no target can carry; the marker keeps the sequence whole. */
+export interface VoidedSequence {
+  readonly aggregateKey: string;
+  readonly aggregateType: string;
+  readonly aggregateId: string;
+  readonly sequence: number;
+  readonly eventId?: string;
+  readonly reason: string;
 }
 
-/** A stream record the relay could not turn into an event, with the reason. */
+/** SendMessageBatch to one FIFO queue; returns the entries that failed. Throws if the whole call failed. */
+export interface QueuePublisher {
+  sendBatch(queueUrl: string, messages: ReadonlyArray<FifoMessage>): Promise<EntryFailure[]>;
+}
+
+/** Why the relay could not publish an outbox item. */
+export type RelayFailureReason =
+  | 'MalformedOutboxItem'
+  | 'MalformedStateItem'
+  | 'OversizeEvent'
+  | 'UnsendableCharacters'
+  | 'RejectedByTarget'
+  | 'MissingOutboxItem'
+  | 'RecoveryGivenUp';
+
+/** What the relay could not publish, with the reason; a message of the relay failure queue. */
 export interface RelayFailureMessage {
-  readonly reason: 'MalformedOutboxItem' | 'OversizeEvent';
+  readonly reason: RelayFailureReason;
   readonly error: string;
   readonly aggregateKey?: string;
   readonly sequence?: number;
+  readonly eventId?: string;
+  /** The target that refused it, for RejectedByTarget. */
+  readonly target?: string;
   readonly eventSourceARN?: string;
   readonly streamSequenceNumber?: string;
   /** The item as committed, so that an operator can repair and re-publish it. */
   readonly item?: unknown;
 }
 
-/** Where unprocessable records go (an SQS queue in the stack). Throws if it could not take the message. */
+/** Where unpublishable items go (an SQS queue in the stack). Throws if it could not take the message. */
 export interface FailureSink {
   send(message: RelayFailureMessage): Promise<void>;
 }
 
-/** Names of the relay's metrics (Powertools metrics in Lambda). */
-export type RelayMetric =
-  | 'EventsPublished'
-  | 'EntriesRetried'
-  | 'PublishFailures'
-  | 'MalformedOutboxItems'
-  | 'DuplicateRecordsSkipped'
-  | 'GapEventsReadFromTable'
-  | 'RecordsReportedFailed'
-  | 'PendingMarksNotCleared';
+/** The relay's heartbeat: the newest probe of the sweeper it has read from the stream. */
+export interface HeartbeatStore {
+  /** Records that probe `seq`, written at `writtenAt`, was read; never moves backwards. */
+  probeSeen(seq: number, writtenAt: string): Promise<void>;
+}
+
+/** Names of the relay's metrics. */
+export type RelayMetric = Exclude<keyof typeof RELAY_METRICS, 'publishLag'>;
 
 /** Metrics and logs, kept behind an interface so the core has no Powertools dependency. */
 export interface RelayTelemetry {
@@ -86,12 +94,11 @@ export interface RelayTelemetry {
 
 /** Everything the relay core talks to. */
 export interface RelayPorts {
-  readonly cursors: CursorStore;
   readonly outbox: OutboxReader;
-  readonly pending: PendingMarks;
   readonly eventBus: EventBusPublisher;
   readonly queues: QueuePublisher;
   readonly failures: FailureSink;
+  readonly heartbeat: HeartbeatStore;
   readonly telemetry: RelayTelemetry;
   /** @default setTimeout-based sleep */
   readonly sleep?: (milliseconds: number) => Promise<void>;

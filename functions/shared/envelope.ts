@@ -1,4 +1,5 @@
 import { v7 as uuidv7 } from 'uuid';
+import { formatAggregateKey } from '../../contract/keys';
 import { ValidationError } from './errors';
 
 /**
@@ -64,7 +65,7 @@ export interface EnvelopeContext {
 const NAME_PATTERN = /^[A-Za-z][A-Za-z0-9._-]{0,63}$/;
 // aggregateType (<= 28) + '#' + aggregateId (<= 99) fits a 128-character FIFO MessageGroupId.
 const AGGREGATE_TYPE_PATTERN = /^[A-Za-z][A-Za-z0-9_-]{0,27}$/;
-const AGGREGATE_ID_PATTERN = /^[A-Za-z0-9._:@-]{1,99}$/;
+export const AGGREGATE_ID_PATTERN = /^[A-Za-z0-9._:@-]{1,99}$/;
 // https://www.w3.org/TR/trace-context/#traceparent-header-field-values
 const TRACEPARENT_PATTERN = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
@@ -80,7 +81,7 @@ export function newEventId(): string {
 export function aggregateKey(aggregateType: string, aggregateId: string): string {
   assertName('aggregateType', aggregateType, AGGREGATE_TYPE_PATTERN);
   assertAggregateId(aggregateId);
-  return `${aggregateType}#${aggregateId}`;
+  return formatAggregateKey(aggregateType, aggregateId);
 }
 
 /** Builds a validated envelope for one new event. */
@@ -128,6 +129,29 @@ export function buildEnvelope<TData>(event: NewEvent<TData>, ctx: EnvelopeContex
 }
 
 /**
+ * Every top-level field an envelope may have. The envelope is closed: anything else is refused,
+ * so that no field can ride along that a consumer or a transport might read as something else
+ * (an outbox item carrying `detail-type` and `detail` is not an EventBridge event).
+ */
+export const ENVELOPE_FIELDS: ReadonlyArray<keyof EventEnvelope> = [
+  'specversion',
+  'id',
+  'source',
+  'type',
+  'subject',
+  'time',
+  'datacontenttype',
+  'schemaversion',
+  'aggregatetype',
+  'aggregateid',
+  'sequence',
+  'correlationid',
+  'causationid',
+  'traceparent',
+  'data',
+];
+
+/**
  * Checks that an unknown value is an envelope; throws a ValidationError naming
  * the first field that is wrong. Use on everything that arrives from outside.
  */
@@ -136,6 +160,17 @@ export function parseEnvelope(value: unknown): EventEnvelope {
     throw new ValidationError('envelope', 'must be a JSON object', value);
   }
   const v = value as Record<string, unknown>;
+  const unknown = Object.keys(v).find((field) => !(ENVELOPE_FIELDS as ReadonlyArray<string>).includes(field));
+  if (unknown !== undefined) {
+    throw new ValidationError(
+      `envelope.${unknown}`,
+      `is not an envelope field (the envelope is closed: ${ENVELOPE_FIELDS.join(', ')})`,
+      v[unknown],
+    );
+  }
+  if (v.datacontenttype !== 'application/json') {
+    throw new ValidationError('envelope.datacontenttype', "must be 'application/json'", v.datacontenttype);
+  }
   if (v.specversion !== '1.0')
     throw new ValidationError('envelope.specversion', "must be '1.0'", v.specversion);
   for (const field of [
@@ -148,7 +183,7 @@ export function parseEnvelope(value: unknown): EventEnvelope {
     'aggregateid',
     'correlationid',
     'causationid',
-  ]) {
+  ] as const) {
     const fieldValue = v[field];
     if (typeof fieldValue !== 'string' || fieldValue.length === 0) {
       throw new ValidationError(`envelope.${field}`, 'must be a non-empty string', fieldValue);

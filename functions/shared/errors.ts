@@ -73,6 +73,16 @@ export class TransactionConflictError extends OutboxError {
   }
 }
 
+/** An idempotency key was sent again with a different request: the caller reused a key by mistake. */
+export class IdempotencyKeyReuseError extends OutboxError {
+  constructor(readonly idempotencyKey: string) {
+    super(
+      'IdempotencyKeyReused',
+      `idempotency key ${idempotencyKey} was already used for a different request; use a new key for a new command`,
+    );
+  }
+}
+
 /** A required environment variable is missing. */
 export class ConfigurationError extends OutboxError {
   constructor(message: string) {

@@ -25,3 +25,51 @@ export const LIMITS = {
 export function utf8Bytes(value: string): number {
   return Buffer.byteLength(value, 'utf8');
 }
+
+/**
+ * Characters SQS accepts in a message body: `#x9 | #xA | #xD | #x20–#xD7FF | #xE000–#xFFFD |
+ * #x10000–#x10FFFF` (SendMessage, "Message" in the SQS API reference). Everything else — other
+ * control characters, lone surrogates, U+FFFE and U+FFFF — is refused with InvalidMessageContents.
+ * `JSON.stringify` escapes control characters and lone surrogates but leaves U+FFFE/U+FFFF raw,
+ * so an event's JSON can hold characters no FIFO queue will carry.
+ */
+const SQS_REFUSED_CHARACTER = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+
+/** The first character of `text` SQS would refuse, as `U+XXXX`, or undefined when SQS takes it all. */
+export function sqsRefusedCharacter(text: string): string | undefined {
+  const match = SQS_REFUSED_CHARACTER.exec(text);
+  if (!match) return undefined;
+  const codePoint = match[0].codePointAt(0) ?? 0;
+  return `U+${codePoint.toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
+/**
+ * Where in a JSON value a string (or object key) holds a character SQS refuses once serialized:
+ * `{ path, character }` (path like `data.lines[0].sku`), or undefined. Serialization is taken into
+ * account: characters `JSON.stringify` escapes are fine.
+ */
+export function findSqsRefusedCharacter(
+  value: unknown,
+  path: string,
+): { readonly path: string; readonly character: string } | undefined {
+  if (typeof value === 'string') {
+    const character = sqsRefusedCharacter(JSON.stringify(value));
+    return character ? { path, character } : undefined;
+  }
+  if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) {
+      const found = findSqsRefusedCharacter(item, `${path}[${index}]`);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  if (typeof value === 'object' && value !== null) {
+    for (const [key, item] of Object.entries(value)) {
+      const keyCharacter = sqsRefusedCharacter(JSON.stringify(key));
+      if (keyCharacter) return { path: `${path} (a key)`, character: keyCharacter };
+      const found = findSqsRefusedCharacter(item, `${path}.${key}`);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}

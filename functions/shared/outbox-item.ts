@@ -1,54 +1,23 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { ENTITY_TYPES, formatAggregateKey, KEYS, outboxSk, parseOutboxSk } from '../../contract/keys';
 import { type EventEnvelope, parseEnvelopeJson } from './envelope';
 import { ValidationError } from './errors';
 import { utf8Bytes } from './limits';
 
 /**
- * Item layout of the single table. Every item of an aggregate shares its
- * partition key `<AggregateType>#<id>`, so the state, the outbox items and the
- * relay cursor of one aggregate live in one partition and one transaction
- * touches one partition.
+ * Items of the app table that carry events, as the writer writes them and the relay, the sweeper
+ * and the tools read them back. Key formats are in contract/keys.ts.
  *
- * | item           | pk                 | sk                     |
- * | -------------- | ------------------ | ---------------------- |
- * | aggregate      | `Order#o-1`        | `STATE`                |
- * | outbox event   | `Order#o-1`        | `OUTBOX#000000000007`  |
- * | relay cursor   | `Order#o-1`        | `RELAY#CURSOR`         |
- * | read model     | `VIEW#<consumer>#Order#o-1` | `VIEW`        |
+ * An aggregate's state item (`sk = STATE`) carries, besides the state, `version` (its last
+ * sequence) and `committedFrom` (the first sequence its last transaction committed): the relay
+ * publishes `committedFrom..version` when the state item's stream record arrives. DynamoDB orders
+ * a stream per item, so successive transactions of one aggregate reach the relay in commit order
+ * whatever the order of their outbox items' records.
  */
-export const KEYS = {
-  stateSk: 'STATE',
-  cursorSk: 'RELAY#CURSOR',
-  outboxSkPrefix: 'OUTBOX#',
+export const STATE_ATTRIBUTES = {
+  version: 'version',
+  committedFrom: 'committedFrom',
 } as const;
-
-/**
- * The sparse "pending" index: outbox items not yet confirmed published. Spread over
- * a few shard keys so that a busy table does not put every pending item in one
- * index partition; the sweeper queries each shard oldest first.
- */
-export const PENDING = {
-  indexName: 'PendingIndex',
-  shardAttribute: 'pendingShard',
-  sinceAttribute: 'pendingSince',
-  shards: 8,
-} as const;
-
-/** The pending-index shard of an aggregate (stable, so one aggregate's events share a shard). */
-export function pendingShard(pk: string): string {
-  let hash = 0;
-  for (let i = 0; i < pk.length; i++) hash = (Math.imul(hash, 31) + pk.charCodeAt(i)) >>> 0;
-  return `PENDING#${hash % PENDING.shards}`;
-}
-
-/** Marks outbox items; the relay's FilterCriteria match on it. */
-export const OUTBOX_ENTITY_TYPE = 'OUTBOX';
-export const AGGREGATE_ENTITY_TYPE = 'AGGREGATE';
-
-/** Sort key of the outbox item with this sequence; zero-padded so that sort order is numeric order. */
-export function outboxSk(sequence: number): string {
-  return `${KEYS.outboxSkPrefix}${String(sequence).padStart(12, '0')}`;
-}
 
 /** The outbox item for an envelope, as DynamoDB attribute values. */
 export function toOutboxItem(
@@ -59,7 +28,7 @@ export function toOutboxItem(
   return {
     pk: { S: pk },
     sk: { S: outboxSk(envelope.sequence) },
-    entityType: { S: OUTBOX_ENTITY_TYPE },
+    entityType: { S: ENTITY_TYPES.outbox },
     eventId: { S: envelope.id },
     eventType: { S: envelope.type },
     sequence: { N: String(envelope.sequence) },
@@ -68,10 +37,6 @@ export function toOutboxItem(
     // byte-for-byte what the transaction committed (no number or map re-encoding).
     envelope: { S: JSON.stringify(envelope) },
     expiresAt: { N: String(expiresAtEpochSeconds) },
-    // Sparse index of unpublished events: the relay removes both attributes once the event
-    // is on every target, so the sweeper finds what the stream failed to deliver without a scan.
-    [PENDING.shardAttribute]: { S: pendingShard(pk) },
-    [PENDING.sinceAttribute]: { S: envelope.time },
   };
 }
 
@@ -90,8 +55,8 @@ export interface StoredOutboxEvent {
  */
 export function fromOutboxItem(item: Record<string, unknown>): StoredOutboxEvent {
   const { pk, sk, entityType, sequence, envelope } = item;
-  if (entityType !== OUTBOX_ENTITY_TYPE)
-    throw new ValidationError('outboxItem.entityType', `must be '${OUTBOX_ENTITY_TYPE}'`, entityType);
+  if (entityType !== ENTITY_TYPES.outbox)
+    throw new ValidationError('outboxItem.entityType', `must be '${ENTITY_TYPES.outbox}'`, entityType);
   if (typeof pk !== 'string' || pk.length === 0)
     throw new ValidationError('outboxItem.pk', 'must be a non-empty string', pk);
   if (typeof envelope !== 'string')
@@ -106,15 +71,48 @@ export function fromOutboxItem(item: Record<string, unknown>): StoredOutboxEvent
     );
   }
   if (sk !== outboxSk(seq)) throw new ValidationError('outboxItem.sk', `must be ${outboxSk(seq)}`, sk);
-  if (pk !== `${parsed.aggregatetype}#${parsed.aggregateid}`) {
-    throw new ValidationError(
-      'outboxItem.pk',
-      `must be the envelope's aggregate key ${parsed.aggregatetype}#${parsed.aggregateid}`,
-      pk,
-    );
+  const expected = formatAggregateKey(parsed.aggregatetype, parsed.aggregateid);
+  if (pk !== expected) {
+    throw new ValidationError('outboxItem.pk', `must be the envelope's aggregate key ${expected}`, pk);
   }
   return { pk, sequence: seq, envelope: parsed, json: envelope };
 }
+
+/** What a state item's stream record tells the relay: which sequences its transaction committed. */
+export interface CommittedRange {
+  readonly aggregateKey: string;
+  readonly from: number;
+  readonly to: number;
+}
+
+/**
+ * The range of sequences the transaction that wrote this state item committed, read from the
+ * item (plain attributes).
+ *
+ * @throws ValidationError when the item is not a state item with a valid `version` and `committedFrom`
+ */
+export function committedRange(item: Record<string, unknown>): CommittedRange {
+  const { pk, sk, entityType } = item;
+  if (entityType !== ENTITY_TYPES.aggregate || sk !== KEYS.stateSk) {
+    throw new ValidationError('stateItem', `must be an ${ENTITY_TYPES.aggregate} item with sk ${KEYS.stateSk}`, sk);
+  }
+  if (typeof pk !== 'string' || pk.length === 0) throw new ValidationError('stateItem.pk', 'must be a non-empty string', pk);
+  const to = Number(item[STATE_ATTRIBUTES.version]);
+  const from = Number(item[STATE_ATTRIBUTES.committedFrom]);
+  if (!Number.isSafeInteger(to) || to < 1) {
+    throw new ValidationError('stateItem.version', 'must be a positive integer', item[STATE_ATTRIBUTES.version]);
+  }
+  if (!Number.isSafeInteger(from) || from < 1 || from > to) {
+    throw new ValidationError(
+      'stateItem.committedFrom',
+      `must be a positive integer no greater than version ${to}`,
+      item[STATE_ATTRIBUTES.committedFrom],
+    );
+  }
+  return { aggregateKey: pk, from, to };
+}
+
+export { outboxSk, parseOutboxSk };
 
 /**
  * Size of an item as DynamoDB counts it: attribute names plus values (strings

@@ -6,18 +6,20 @@ import {
   TransactWriteItemsCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { commandPk, ENTITY_TYPES, KEYS } from '../../contract/keys';
 import type { AnyEventDefinition, EventCatalog } from '../events/event-catalog';
 import { aggregateKey, buildEnvelope, type EventEnvelope, type NewEvent } from './envelope';
 import {
   ConcurrencyConflictError,
+  IdempotencyKeyReuseError,
   isAwsError,
   LimitExceededError,
   OutboxError,
   TransactionConflictError,
   ValidationError,
 } from './errors';
-import { LIMITS, utf8Bytes } from './limits';
-import { AGGREGATE_ENTITY_TYPE, dynamoItemSize, KEYS, toOutboxItem } from './outbox-item';
+import { findSqsRefusedCharacter, LIMITS, utf8Bytes } from './limits';
+import { dynamoItemSize, STATE_ATTRIBUTES, toOutboxItem } from './outbox-item';
 
 /** Options of an {@link OutboxWriter}. */
 export interface OutboxWriterOptions {
@@ -58,12 +60,35 @@ export interface CommitRequest<TState extends Record<string, unknown> = Record<s
   readonly traceparent?: string;
   /** Further business writes that must commit or fail with the events (e.g. a uniqueness claim). */
   readonly additionalItems?: ReadonlyArray<TransactWriteItem>;
+  /**
+   * Makes the commit idempotent across retries of the command: a record of the command is
+   * written in the same transaction, and a later commit with the same key writes nothing and
+   * returns the first commit's result (`replayed: true`).
+   * @default - none: a retried command commits again
+   */
+  readonly idempotency?: CommandIdempotency;
+}
+
+/** The idempotency key of a command and what identifies the request it came with. */
+export interface CommandIdempotency {
+  /** The caller's key (e.g. the `Idempotency-Key` header): 1 to 200 visible ASCII characters. */
+  readonly key: string;
+  /** A digest of the request; the same key with another request is refused (IdempotencyKeyReuseError). */
+  readonly fingerprint: string;
+  /** How long the command record is kept. @default 24 hours */
+  readonly ttlSeconds?: number;
 }
 
 /** What was committed. */
 export interface CommitResult {
+  readonly aggregateType: string;
+  readonly aggregateId: string;
   readonly version: number;
+  readonly eventIds: ReadonlyArray<string>;
+  /** The envelopes written; empty for a replayed command (its events were written the first time). */
   readonly events: ReadonlyArray<EventEnvelope>;
+  /** True when an earlier commit with the same idempotency key answered, and nothing was written now. */
+  readonly replayed: boolean;
 }
 
 /** A loaded aggregate: its state and the version to pass as `expectedVersion`. */
@@ -73,6 +98,8 @@ export interface LoadedAggregate<TState> {
 }
 
 const DEFAULT_RETENTION_SECONDS = 7 * 24 * 3600;
+const DEFAULT_COMMAND_TTL_SECONDS = 24 * 3600;
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
 
 /**
  * Writes an aggregate's state and its outbox events in one DynamoDB transaction.
@@ -174,6 +201,15 @@ export class OutboxWriter {
         traceparent: request.traceparent,
         id: this.newId?.(),
       });
+      // The relay sends the envelope to every ordered consumer's FIFO queue: refuse here what SQS would refuse later.
+      const refused = findSqsRefusedCharacter(envelope, `events[${index}]`);
+      if (refused) {
+        throw new ValidationError(
+          refused.path,
+          `contains ${refused.character}, which SQS message bodies cannot carry (SQS accepts #x9, #xA, #xD, #x20-#xD7FF, #xE000-#xFFFD, #x10000-#x10FFFF); nothing was written`,
+          refused.character,
+        );
+      }
       // The relay publishes the envelope as the PutEvents Detail; refuse here what EventBridge would refuse later.
       const entryBytes = eventBridgeEntrySize(envelope);
       if (entryBytes > LIMITS.eventBridgeEntryBytes) {
@@ -191,10 +227,12 @@ export class OutboxWriter {
       {
         pk,
         sk: KEYS.stateSk,
-        entityType: AGGREGATE_ENTITY_TYPE,
+        entityType: ENTITY_TYPES.aggregate,
         aggregateType: request.aggregateType,
         aggregateId: request.aggregateId,
-        version,
+        [STATE_ATTRIBUTES.version]: version,
+        // The relay publishes committedFrom..version when this item's stream record arrives.
+        [STATE_ATTRIBUTES.committedFrom]: request.expectedVersion + 1,
         updatedAt: time.toISOString(),
         state: request.state,
       },
@@ -225,10 +263,51 @@ export class OutboxWriter {
           },
         }),
       ),
+      ...(request.idempotency ? [this.commandRecord(request, pk, version, envelopes, time)] : []),
       ...(request.additionalItems ?? []),
     ];
     checkTransactionLimits(items);
-    return { items, result: { version, events: envelopes } };
+    return {
+      items,
+      result: {
+        aggregateType: request.aggregateType,
+        aggregateId: request.aggregateId,
+        version,
+        eventIds: envelopes.map((envelope) => envelope.id),
+        events: envelopes,
+        replayed: false,
+      },
+    };
+  }
+
+  /** The record of an idempotent command, written only if its key is new. */
+  private commandRecord(
+    request: CommitRequest,
+    pk: string,
+    version: number,
+    envelopes: ReadonlyArray<EventEnvelope>,
+    time: Date,
+  ): TransactWriteItem {
+    const { key, fingerprint, ttlSeconds = DEFAULT_COMMAND_TTL_SECONDS } = request.idempotency as CommandIdempotency;
+    return {
+      Put: {
+        TableName: this.tableName,
+        Item: marshall({
+          pk: commandPk(key),
+          sk: KEYS.commandSk,
+          entityType: ENTITY_TYPES.command,
+          fingerprint,
+          aggregateKey: pk,
+          aggregateType: request.aggregateType,
+          aggregateId: request.aggregateId,
+          version,
+          eventIds: envelopes.map((envelope) => envelope.id),
+          committedAt: time.toISOString(),
+          expiresAt: Math.floor(time.getTime() / 1000) + ttlSeconds,
+        }),
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    };
   }
 
   /** Validates one event against the catalog, if there is one; returns what to publish. */
@@ -263,9 +342,42 @@ export class OutboxWriter {
         }),
       );
     } catch (error) {
+      const commandIndex = request.idempotency ? 1 + request.events.length : undefined;
+      if (commandIndex !== undefined && cancelledAt(error, commandIndex)) {
+        return this.replay(request.idempotency as CommandIdempotency);
+      }
       throw translateCancellation(error, pk, request.expectedVersion, 1 + request.events.length);
     }
     return result;
+  }
+
+  /**
+   * The result of the command that first used this idempotency key (a retry: nothing is written).
+   *
+   * @throws IdempotencyKeyReuseError when that command was another request
+   */
+  async replay(idempotency: CommandIdempotency): Promise<CommitResult> {
+    const { Item } = await this.client.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: { pk: { S: commandPk(idempotency.key) }, sk: { S: KEYS.commandSk } },
+        ConsistentRead: true,
+      }),
+    );
+    if (!Item) {
+      // Expired between the cancelled write and this read: nothing to replay, and nothing written.
+      throw new OutboxError('IdempotencyRecordExpired', `the record of idempotency key ${idempotency.key} expired; send the command again with a new key`);
+    }
+    const record = unmarshall(Item);
+    if (record.fingerprint !== idempotency.fingerprint) throw new IdempotencyKeyReuseError(idempotency.key);
+    return {
+      aggregateType: String(record.aggregateType),
+      aggregateId: String(record.aggregateId),
+      version: Number(record.version),
+      eventIds: (record.eventIds as string[]) ?? [],
+      events: [],
+      replayed: true,
+    };
   }
 }
 
@@ -280,6 +392,18 @@ export function eventBridgeEntrySize(envelope: EventEnvelope, detailJson = JSON.
 function validateRequest(request: CommitRequest): void {
   if (!request || typeof request !== 'object')
     throw new ValidationError('request', 'must be an object', request);
+  if (request.idempotency !== undefined) {
+    const { key, fingerprint, ttlSeconds } = request.idempotency;
+    if (typeof key !== 'string' || !IDEMPOTENCY_KEY.test(key)) {
+      throw new ValidationError('idempotency.key', 'must be 1 to 200 visible ASCII characters', key);
+    }
+    if (typeof fingerprint !== 'string' || fingerprint.length === 0 || fingerprint.length > 200) {
+      throw new ValidationError('idempotency.fingerprint', 'must be a string of 1 to 200 characters', fingerprint);
+    }
+    if (ttlSeconds !== undefined && (!Number.isInteger(ttlSeconds) || ttlSeconds < 60 || ttlSeconds > 30 * 86_400)) {
+      throw new ValidationError('idempotency.ttlSeconds', 'must be a whole number from 60 to 2592000', ttlSeconds);
+    }
+  }
   if (!Number.isSafeInteger(request.expectedVersion) || request.expectedVersion < 0) {
     throw new ValidationError(
       'expectedVersion',
@@ -329,6 +453,12 @@ function checkTransactionLimits(items: TransactWriteItem[]): void {
   if (total > LIMITS.transactBytes) {
     throw new LimitExceededError('TransactWriteItems total size (bytes)', LIMITS.transactBytes, total);
   }
+}
+
+/** Whether a cancelled transaction failed the condition of action `index`. */
+function cancelledAt(error: unknown, index: number): boolean {
+  if (!isAwsError(error, 'TransactionCanceledException')) return false;
+  return (error as TransactionCanceledException).CancellationReasons?.[index]?.Code === 'ConditionalCheckFailed';
 }
 
 function translateCancellation(

@@ -2,76 +2,52 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { QueryCommand, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import { S3Client } from '@aws-sdk/client-s3';
 import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { ENV } from '../../contract/env';
+import { SERVICES, SWEEPER_METRICS } from '../../contract/metrics';
 import { createAwsRelay } from '../relay/aws-relay';
-import { requirePositiveIntEnv } from '../shared/env';
-import { ENV } from '../shared/env-names';
-import { PENDING } from '../shared/outbox-item';
-import { OLDEST_UNPUBLISHED_METRIC, type PendingEntry, Sweeper, type SweepResult } from './sweeper';
+import { requireEnv, requirePositiveIntEnv } from '../shared/env';
+import { DynamoDbOutboxScanner, DynamoDbRelayBookkeeping, S3FailedBatchStore } from './aws-adapters';
+import { Sweeper, type SweepResult } from './sweeper';
 
-const logger = new Logger();
-const metrics = new Metrics();
-const { relay, ports, dynamodb, tableName } = createAwsRelay(logger, metrics);
+const logger = new Logger({ serviceName: SERVICES.sweeper });
+const tracer = new Tracer({ serviceName: SERVICES.sweeper });
+const metrics = new Metrics({ serviceName: SERVICES.sweeper });
+const { relay, ports, relayMetrics, dynamodb, tableName } = createAwsRelay(logger, tracer);
+const s3 = tracer.captureAWSv3Client(new S3Client({}));
+const intervalSeconds = requirePositiveIntEnv(ENV.sweepIntervalSeconds);
+let remainingMs: () => number = () => Number.POSITIVE_INFINITY;
 
 const sweeper = new Sweeper(
   {
-    index: {
-      async oldest(shard, limit, before) {
-        const entries: PendingEntry[] = [];
-        let start: QueryCommandInput['ExclusiveStartKey'];
-        do {
-          const page = await dynamodb.send(
-            new QueryCommand({
-              TableName: tableName,
-              IndexName: PENDING.indexName,
-              KeyConditionExpression: before ? '#shard = :shard AND #since < :before' : '#shard = :shard',
-              // DynamoDB refuses an attribute name the expression does not use.
-              ExpressionAttributeNames: {
-                '#shard': PENDING.shardAttribute,
-                ...(before ? { '#since': PENDING.sinceAttribute } : {}),
-              },
-              ExpressionAttributeValues: {
-                ':shard': { S: shard },
-                ...(before ? { ':before': { S: before } } : {}),
-              },
-              ScanIndexForward: true,
-              Limit: limit - entries.length,
-              ExclusiveStartKey: start,
-            }),
-          );
-          for (const item of page.Items ?? []) {
-            const plain = unmarshall(item);
-            entries.push({
-              pk: String(plain.pk),
-              sk: String(plain.sk),
-              pendingSince: String(plain[PENDING.sinceAttribute]),
-            });
-          }
-          start = page.LastEvaluatedKey;
-        } while (start && entries.length < limit);
-        return entries;
-      },
-    },
-    cursors: ports.cursors,
-    outbox: ports.outbox,
-    pending: ports.pending,
+    bookkeeping: new DynamoDbRelayBookkeeping(dynamodb, tableName),
+    failedBatches: new S3FailedBatchStore(s3, requireEnv(ENV.failureBucketName)),
+    scanner: new DynamoDbOutboxScanner(dynamodb, tableName),
     relay,
+    failures: ports.failures,
     telemetry: ports.telemetry,
   },
-  { olderThanSeconds: requirePositiveIntEnv(ENV.sweepAfterSeconds) },
+  { intervalSeconds, remainingMs: () => remainingMs() },
 );
 
-/** Sweeper Lambda, on a schedule: re-publishes outbox events the stream failed to deliver. */
-export const handler = middy(async (): Promise<SweepResult> => {
+/** Sweeper Lambda, on a schedule: probes the relay and re-publishes what the stream failed to deliver. */
+export const handler = middy(async (_event: unknown, context: Context): Promise<SweepResult> => {
+  remainingMs = () => context.getRemainingTimeInMillis();
   const result = await sweeper.sweep();
-  metrics.addMetric(OLDEST_UNPUBLISHED_METRIC, MetricUnit.Seconds, result.oldestPendingAgeSeconds);
-  metrics.addMetric('SweptEvents', MetricUnit.Count, result.republished);
-  metrics.addMetric('StaleMarksCleared', MetricUnit.Count, result.staleMarksCleared);
-  metrics.addMetric('SweepFailures', MetricUnit.Count, result.failed);
+  // Emitted on every run, 0 included: the alarms treat missing data as breaching (a broken sweeper).
+  metrics.addMetric(SWEEPER_METRICS.relayProbeLag, MetricUnit.Seconds, result.relayProbeLagSeconds);
+  metrics.addMetric(SWEEPER_METRICS.oldestUnrecovered, MetricUnit.Seconds, result.oldestUnrecoveredAgeSeconds);
+  metrics.addMetric(SWEEPER_METRICS.recordsRecovered, MetricUnit.Count, result.recordsRecovered);
+  metrics.addMetric(SWEEPER_METRICS.recoveryFailures, MetricUnit.Count, result.recoveryFailures);
+  metrics.addMetric(SWEEPER_METRICS.recoveryGivenUp, MetricUnit.Count, result.recoveryGivenUp);
+  metrics.addMetric(SWEEPER_METRICS.lostWindows, MetricUnit.Count, result.lostWindowsOpened);
   logger.info('sweep done', { ...result });
   return result;
 })
+  .use(captureLambdaHandler(tracer))
   .use(injectLambdaContext(logger))
-  .use(logMetrics(metrics));
+  .use(logMetrics([metrics, relayMetrics]));

@@ -1,166 +1,260 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import type { DynamoDBBatchResponse, DynamoDBRecord } from 'aws-lambda';
-import type { CursorStore, OutboxReader, PendingMarks, RelayTelemetry } from '../relay/ports';
+import type { DynamoDBRecord } from 'aws-lambda';
+import { ENTITY_TYPES, KEYS, parseOutboxSk } from '../../contract/keys';
 import { ValidationError } from '../shared/errors';
-import { KEYS, PENDING } from '../shared/outbox-item';
-
-/** Emitted on every sweep, 0 included: the oldest-unpublished alarm treats missing data as breaching. */
-export const OLDEST_UNPUBLISHED_METRIC = 'OldestUnpublishedAgeSeconds';
-
-/** An entry of the sparse pending index (keys only). */
-export interface PendingEntry {
-  readonly pk: string;
-  readonly sk: string;
-  readonly pendingSince: string;
-}
-
-/** Reads the pending index, one shard at a time, oldest first. */
-export interface PendingIndexReader {
-  /** Entries of a shard with pendingSince before `before` (all when undefined), oldest first, at most `limit`. */
-  oldest(shard: string, limit: number, before?: string): Promise<PendingEntry[]>;
-}
+import { STATE_ATTRIBUTES } from '../shared/outbox-item';
+import type { FailedBatch, LostWindow, SweeperPorts } from './ports';
 
 /** What a sweep found and did. */
 export interface SweepResult {
-  /** Age of the oldest unpublished event (0 when none). */
-  readonly oldestPendingAgeSeconds: number;
-  /** Pending entries older than the threshold. */
-  readonly overdue: number;
-  /** Marks of events the cursor shows as published (the relay failed to clear them). */
-  readonly staleMarksCleared: number;
-  /** Events handed to the relay core for publication. */
-  readonly republished: number;
-  /** Records the relay could not publish this time (left for the next sweep). */
-  readonly failed: number;
+  /** Seconds since the newest probe the relay has read was written (how far behind the relay is). */
+  readonly relayProbeLagSeconds: number;
+  /** Age of the oldest discarded batch or lost window not yet re-published (0 when none). */
+  readonly oldestUnrecoveredAgeSeconds: number;
+  /** Stream records handed to the relay core that it published. */
+  readonly recordsRecovered: number;
+  /** Records the relay core could not publish this time (kept for the next sweep). */
+  readonly recoveryFailures: number;
+  /** Records given up after every attempt (sent to the relay failure queue). */
+  readonly recoveryGivenUp: number;
+  /** 1 when this sweep found the relay stopped long enough for stream records to expire. */
+  readonly lostWindowsOpened: number;
 }
 
 /** Options of a {@link Sweeper}. */
 export interface SweeperOptions {
-  /** Events pending longer than this are re-published. */
-  readonly olderThanSeconds: number;
-  /** Most overdue entries handled per sweep. @default 1000 */
-  readonly maxEntries?: number;
+  /** How often the sweeper runs; the relay is healthy when it has read a probe this recent. */
+  readonly intervalSeconds: number;
+  /** Sweeps a discarded batch is retried before it is given up. @default 12 */
+  readonly maxAttempts?: number;
+  /** Most stream records re-published per sweep. @default 5000 */
+  readonly recordBudget?: number;
   /** Records per relay call. @default 100 */
   readonly batchSize?: number;
   /** @default Date.now */
   readonly now?: () => number;
+  /** Milliseconds left before the function must return. @default unlimited */
+  readonly remainingMs?: () => number;
 }
 
-/** Everything the sweeper talks to; `relay` is the same core the stream drives. */
-export interface SweeperPorts {
-  readonly index: PendingIndexReader;
-  readonly cursors: CursorStore;
-  readonly outbox: OutboxReader;
-  readonly pending: PendingMarks;
-  readonly relay: { handle(records: ReadonlyArray<DynamoDBRecord>): Promise<DynamoDBBatchResponse> };
-  readonly telemetry: Pick<RelayTelemetry, 'warn'>;
-}
+/** DynamoDB Streams keeps a record 24 hours. */
+const STREAM_RETENTION_MS = 24 * 3600_000;
+/** Open a lost window this long before records could expire, to be safe from clock drift and late sweeps. */
+const EXPIRY_MARGIN_MS = 3600_000;
+/** How far before the last probe the relay read a lost window starts: commits in flight around it. */
+const WINDOW_LEAD_MS = 15 * 60_000;
+/** Stop starting work with this little time left. */
+const TIME_RESERVE_MS = 10_000;
 
 /**
- * Recovers events the stream did not deliver: the relay was broken, the records
- * aged out of the stream's 24 hours, or the mapping gave up and sent them to its
- * on-failure destination (which only carries batch metadata).
+ * Recovers what the stream did not deliver to the relay, with no per-event bookkeeping:
  *
- * It reads the sparse pending index (not a scan), checks each overdue event
- * against its aggregate's publish cursor, clears marks of events already
- * published, and feeds the rest, read from the table, through the relay core as
- * if the stream had delivered them: same ordering, same cursor, same idempotent
- * ids, so a sweep that races the relay publishes nothing twice in effect.
+ * 1. It writes a probe on every run; the relay records the newest probe it reads (the
+ *    heartbeat). The age of that probe is the relay's lag, whatever the traffic: an idle outbox
+ *    still has probes.
+ * 2. Batches the stream mapping discarded (retries exhausted or record age exceeded) are in the
+ *    failure bucket with their records (the S3 on-failure destination carries them): it feeds
+ *    them through the relay core, oldest first; what still fails is kept and retried next run,
+ *    and given up to the relay failure queue after `maxAttempts`. A stuck aggregate fails only
+ *    its own records, so it never holds back another's recovery.
+ * 3. When the relay has read no probe for nearly the stream's 24 hours (its mapping disabled, say),
+ *    records are about to expire unread: it opens a lost window at the last probe read; once the
+ *    relay reads probes again it closes the window and re-publishes every outbox event committed
+ *    in it, page by page of a table scan, through the relay core.
+ *
+ * Re-publishing is safe: FIFO deduplication and the consumers' idempotency and checkpoints absorb
+ * what had in fact been published.
  */
 export class Sweeper {
-  private readonly maxEntries: number;
+  private readonly maxAttempts: number;
+  private readonly recordBudget: number;
   private readonly batchSize: number;
   private readonly now: () => number;
+  private readonly remainingMs: () => number;
 
   constructor(
     private readonly ports: SweeperPorts,
     private readonly options: SweeperOptions,
   ) {
-    if (!Number.isInteger(options.olderThanSeconds) || options.olderThanSeconds < 1) {
-      throw new ValidationError(
-        'options.olderThanSeconds',
-        'must be a positive whole number of seconds',
-        options.olderThanSeconds,
-      );
-    }
-    this.maxEntries = options.maxEntries ?? 1000;
-    if (!Number.isInteger(this.maxEntries) || this.maxEntries < 1)
-      throw new ValidationError('options.maxEntries', 'must be a positive integer', this.maxEntries);
-    this.batchSize = options.batchSize ?? 100;
-    if (!Number.isInteger(this.batchSize) || this.batchSize < 1)
-      throw new ValidationError('options.batchSize', 'must be a positive integer', this.batchSize);
+    positiveInt('options.intervalSeconds', options.intervalSeconds);
+    this.maxAttempts = positiveInt('options.maxAttempts', options.maxAttempts ?? 12);
+    this.recordBudget = positiveInt('options.recordBudget', options.recordBudget ?? 5000);
+    this.batchSize = positiveInt('options.batchSize', options.batchSize ?? 100);
     this.now = options.now ?? Date.now;
+    this.remainingMs = options.remainingMs ?? (() => Number.POSITIVE_INFINITY);
   }
 
-  /** One sweep over every shard of the pending index. */
+  /** One sweep: probe, lost windows, discarded batches. */
   async sweep(): Promise<SweepResult> {
     const now = this.now();
-    const cutoff = new Date(now - this.options.olderThanSeconds * 1000).toISOString();
-    const shards = Array.from({ length: PENDING.shards }, (_, i) => `PENDING#${i}`);
-    const [oldest, overdueByShard] = await Promise.all([
-      Promise.all(shards.map((shard) => this.ports.index.oldest(shard, 1))),
-      Promise.all(shards.map((shard) => this.ports.index.oldest(shard, this.maxEntries, cutoff))),
-    ]);
-    const oldestSince = oldest
-      .flat()
-      .map((e) => Date.parse(e.pendingSince))
-      .filter((t) => !Number.isNaN(t));
-    const oldestPendingAgeSeconds =
-      oldestSince.length > 0 ? Math.max(0, Math.round((now - Math.min(...oldestSince)) / 1000)) : 0;
-    const overdue = overdueByShard
-      .flat()
-      .sort((a, b) => a.pendingSince.localeCompare(b.pendingSince))
-      .slice(0, this.maxEntries);
-
-    const byAggregate = new Map<string, number[]>();
-    for (const entry of overdue) {
-      const sequence = Number(entry.sk.slice(KEYS.outboxSkPrefix.length));
-      if (!entry.sk.startsWith(KEYS.outboxSkPrefix) || !Number.isSafeInteger(sequence)) continue;
-      byAggregate.set(entry.pk, [...(byAggregate.get(entry.pk) ?? []), sequence]);
-    }
-    const cursors = await this.ports.cursors.get([...byAggregate.keys()]);
-
-    let staleMarksCleared = 0;
-    const records: DynamoDBRecord[] = [];
-    for (const [pk, sequences] of byAggregate) {
-      const cursor = cursors.get(pk) ?? 0;
-      const published = sequences.filter((s) => s <= cursor);
-      if (published.length > 0) {
-        await this.ports.pending.clear(pk, published);
-        staleMarksCleared += published.length;
-      }
-      const highest = Math.max(...sequences);
-      if (highest <= cursor) continue;
-      // The whole range from the cursor, so the relay can publish in order without a gap.
-      for (const item of await this.ports.outbox.readRange(pk, cursor + 1, highest))
-        records.push(syntheticRecord(item));
-    }
-
-    let failed = 0;
-    for (let i = 0; i < records.length; i += this.batchSize) {
-      const response = await this.ports.relay.handle(records.slice(i, i + this.batchSize));
-      failed += response.batchItemFailures.length;
-    }
-    if (failed > 0)
-      this.ports.telemetry.warn('sweeper could not publish every overdue event; the next sweep retries', {
-        failed,
-      });
+    const counts = { recovered: 0, failures: 0, givenUp: 0, opened: 0, budget: this.recordBudget };
+    const { firstWrittenAt } = await this.ports.bookkeeping.writeProbe(new Date(now));
+    const heartbeat = await this.ports.bookkeeping.readHeartbeat();
+    const lastSeen = Date.parse(heartbeat?.seenWrittenAt ?? firstWrittenAt);
+    const lagMs = Math.max(0, now - lastSeen);
+    const window = await this.trackLostWindow(lagMs, lastSeen, now, counts);
+    if (window?.to) await this.recoverWindow(window, counts);
+    const oldestBatch = await this.recoverFailedBatches(counts);
+    const oldest = Math.min(oldestBatch ?? now, window ? Date.parse(window.from) : now);
     return {
-      oldestPendingAgeSeconds,
-      overdue: overdue.length,
-      staleMarksCleared,
-      republished: records.length - failed,
-      failed,
+      relayProbeLagSeconds: Math.round(lagMs / 1000),
+      oldestUnrecoveredAgeSeconds: Math.max(0, Math.round((now - oldest) / 1000)),
+      recordsRecovered: counts.recovered,
+      recoveryFailures: counts.failures,
+      recoveryGivenUp: counts.givenUp,
+      lostWindowsOpened: counts.opened,
     };
+  }
+
+  /** Opens a window when records are about to expire unread, closes it when the relay reads again. */
+  private async trackLostWindow(
+    lagMs: number,
+    lastSeen: number,
+    now: number,
+    counts: { opened: number },
+  ): Promise<LostWindow | undefined> {
+    const window = await this.ports.bookkeeping.readLostWindow();
+    if (!window && lagMs > STREAM_RETENTION_MS - EXPIRY_MARGIN_MS) {
+      const opened: LostWindow = {
+        from: new Date(lastSeen - WINDOW_LEAD_MS).toISOString(),
+        openedAt: new Date(now).toISOString(),
+      };
+      await this.ports.bookkeeping.saveLostWindow(opened);
+      counts.opened++;
+      this.ports.telemetry.error('the relay has read no stream record for nearly 24 hours; a lost window is open', {
+        from: opened.from,
+        lagSeconds: Math.round(lagMs / 1000),
+      });
+      return opened;
+    }
+    if (window && !window.to && lagMs <= 2 * this.options.intervalSeconds * 1000) {
+      const closed = { ...window, to: new Date(now).toISOString() };
+      await this.ports.bookkeeping.saveLostWindow(closed);
+      return closed;
+    }
+    return window;
+  }
+
+  /** Re-publishes the outbox events committed in a closed window, a page at a time within budget. */
+  private async recoverWindow(window: LostWindow, counts: { budget: number; recovered: number; failures: number }) {
+    let cursor = window.cursor;
+    do {
+      if (counts.budget <= 0 || this.remainingMs() < TIME_RESERVE_MS) {
+        await this.ports.bookkeeping.saveLostWindow({ ...window, ...(cursor ? { cursor } : {}) });
+        return;
+      }
+      const page = await this.ports.scanner.scan(window.from, window.to ?? window.from, cursor, this.batchSize);
+      const records = windowRecords(page.items);
+      const failed = await this.publish(records, counts);
+      if (failed.length > 0) {
+        await this.ports.failedBatches.keep({ records: failed, firstFailedAt: window.from, attempts: 1 });
+      }
+      cursor = page.cursor;
+    } while (cursor);
+    await this.ports.bookkeeping.deleteLostWindow();
+  }
+
+  /** Re-publishes discarded batches, oldest first; returns when the oldest still kept first failed. */
+  private async recoverFailedBatches(counts: {
+    budget: number;
+    recovered: number;
+    failures: number;
+    givenUp: number;
+  }): Promise<number | undefined> {
+    let oldest: number | undefined;
+    for (const { key, firstFailedAt } of await this.ports.failedBatches.list(1000)) {
+      if (counts.budget <= 0 || this.remainingMs() < TIME_RESERVE_MS) {
+        oldest = Math.min(oldest ?? Number.POSITIVE_INFINITY, Date.parse(firstFailedAt));
+        continue;
+      }
+      const batch = await this.ports.failedBatches.read(key);
+      const failed = await this.publish(batch.records, counts);
+      if (failed.length > 0 && batch.attempts + 1 >= this.maxAttempts) {
+        await this.giveUp(batch, failed);
+        counts.givenUp += failed.length;
+      } else if (failed.length > 0) {
+        await this.ports.failedBatches.keep({ records: failed, firstFailedAt: batch.firstFailedAt, attempts: batch.attempts + 1 });
+        oldest = Math.min(oldest ?? Number.POSITIVE_INFINITY, Date.parse(batch.firstFailedAt));
+      }
+      await this.ports.failedBatches.delete(key);
+    }
+    return oldest;
+  }
+
+  /** Feeds records through the relay core in batches; returns the ones it could not publish. */
+  private async publish(
+    records: ReadonlyArray<DynamoDBRecord>,
+    counts: { budget: number; recovered: number; failures: number },
+  ): Promise<DynamoDBRecord[]> {
+    const failed: DynamoDBRecord[] = [];
+    for (let i = 0; i < records.length; i += this.batchSize) {
+      const batch = records.slice(i, i + this.batchSize);
+      const response = await this.ports.relay.handle(batch);
+      const ids = new Set(response.batchItemFailures.map((failure) => failure.itemIdentifier));
+      for (const record of batch) if (ids.has(record.dynamodb?.SequenceNumber ?? '')) failed.push(record);
+      counts.budget -= batch.length;
+    }
+    counts.recovered += records.length - failed.length;
+    counts.failures += failed.length;
+    if (failed.length > 0) {
+      this.ports.telemetry.warn('the relay core could not publish some recovered records; the next sweep retries', {
+        failed: failed.length,
+      });
+    }
+    return failed;
+  }
+
+  private async giveUp(batch: FailedBatch, failed: ReadonlyArray<DynamoDBRecord>): Promise<void> {
+    this.ports.telemetry.error('recovery given up after every attempt; records sent to the relay failure queue', {
+      records: failed.length,
+      firstFailedAt: batch.firstFailedAt,
+    });
+    for (const record of failed) {
+      const keys = record.dynamodb?.Keys as Record<string, AttributeValue> | undefined;
+      await this.ports.failures.send({
+        reason: 'RecoveryGivenUp',
+        error: `the relay could not publish this record in ${this.maxAttempts} sweeps since ${batch.firstFailedAt}`,
+        aggregateKey: keys?.pk?.S,
+        streamSequenceNumber: record.dynamodb?.SequenceNumber,
+        item: record.dynamodb?.NewImage,
+      });
+    }
   }
 }
 
-/** An outbox item read from the table, dressed as the stream record the relay expects. */
+/**
+ * Scanned outbox items dressed as the stream records the relay reads: per aggregate, one state
+ * record announcing the range of sequences the page holds, and the outbox records carrying them.
+ */
+export function windowRecords(items: ReadonlyArray<Record<string, unknown>>): DynamoDBRecord[] {
+  const byAggregate = new Map<string, Array<Record<string, unknown>>>();
+  for (const item of items) {
+    if (item.entityType !== ENTITY_TYPES.outbox || typeof item.pk !== 'string') continue;
+    byAggregate.set(item.pk, [...(byAggregate.get(item.pk) ?? []), item]);
+  }
+  const records: DynamoDBRecord[] = [];
+  for (const [pk, outbox] of byAggregate) {
+    const sequences = outbox.map((item) => parseOutboxSk(String(item.sk))).filter((s): s is number => s !== undefined);
+    if (sequences.length === 0) continue;
+    const announcement = {
+      pk,
+      sk: KEYS.stateSk,
+      entityType: ENTITY_TYPES.aggregate,
+      [STATE_ATTRIBUTES.committedFrom]: Math.min(...sequences),
+      [STATE_ATTRIBUTES.version]: Math.max(...sequences),
+    };
+    records.push(syntheticRecord(announcement), ...outbox.map(syntheticRecord));
+  }
+  return records;
+}
+
+/** An item read from the table, dressed as the stream record the relay expects. */
 export function syntheticRecord(item: Record<string, unknown>): DynamoDBRecord {
   const image = marshall(item, { removeUndefinedValues: true }) as Record<string, AttributeValue>;
+  const id = `sweep:${String(item.pk)}:${String(item.sk)}:${String(item[STATE_ATTRIBUTES.committedFrom] ?? '')}`;
   return {
-    eventID: `sweep-${String(item.pk)}-${String(item.sk)}`,
+    eventID: id,
     eventName: 'INSERT',
     eventSource: 'aws:dynamodb',
     eventVersion: '1.1',
@@ -168,8 +262,13 @@ export function syntheticRecord(item: Record<string, unknown>): DynamoDBRecord {
       Keys: { pk: { S: String(item.pk) }, sk: { S: String(item.sk) } },
       NewImage: image as never,
       // Only used as the item identifier in the relay's response.
-      SequenceNumber: `sweep:${String(item.pk)}:${String(item.sk)}`,
+      SequenceNumber: id,
       StreamViewType: 'NEW_IMAGE',
     },
   };
+}
+
+function positiveInt(field: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) throw new ValidationError(field, 'must be a positive integer', value);
+  return value;
 }

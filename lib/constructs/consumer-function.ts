@@ -1,67 +1,56 @@
 import { Duration, Tokenization } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { Grant } from 'aws-cdk-lib/aws-iam';
+import { EventSourceMapping } from 'aws-cdk-lib/aws-lambda';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { ENV } from '../../functions/shared/env-names';
+import { consumerNameProblem } from '../../contract/consumer-name';
+import { consumerEntry, type StartPosition } from '../../contract/consumers';
+import { ENV } from '../../contract/env';
+import { consumerItemPrefix, consumerRecordPrefix } from '../../contract/keys';
+import { RETENTION_DEFAULTS } from '../../contract/retention';
 import { ConstructPropsError, validateDurationInRange, validateIntegerInRange } from './errors';
-import { grantOnTableOnly } from './outbox-table';
-import {
-  DEFAULT_FUNCTION_TIMEOUT,
-  PipelineFunction,
-  type PipelineFunctionOptions,
-} from './pipeline-function';
+import { grantItems, type ItemAction } from './outbox-table';
+import { DEFAULT_FUNCTION_TIMEOUT, PipelineFunction, type PipelineFunctionOptions } from './pipeline-function';
 import type { MonitoringOptions } from './pipeline-observability';
 
-/** Consumer name derived from an entry: its last segment, e.g. `'consumers/order-projection'` → `'order-projection'`. */
-export function defaultConsumerName(entry: string): string {
-  return entry.split('/').at(-1) ?? entry;
-}
-
-/** What a consumer may do on the table that holds its read model: item reads and writes by key. */
-export const READ_MODEL_ACTIONS = [
+/** What a consumer may do on the items it owns, in either table: read, put, update and delete them by key. */
+export const CONSUMER_ITEM_ACTIONS: ReadonlyArray<ItemAction> = [
   'dynamodb:GetItem',
-  'dynamodb:BatchGetItem',
-  'dynamodb:Query',
-  'dynamodb:ConditionCheckItem',
   'dynamodb:PutItem',
   'dynamodb:UpdateItem',
   'dynamodb:DeleteItem',
-  'dynamodb:BatchWriteItem',
-] as const;
+];
 
-/** Idempotency record lifetime when none is given: the stack's default outbox retention. */
-export const DEFAULT_IDEMPOTENCY_TTL = Duration.days(7);
+/** What the event source mapping needs on the queue (the AWSLambdaSQSQueueExecutionRole actions). */
+export const SQS_MAPPING_ACTIONS = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'] as const;
 
-// The consumer kit's rule (functions/consumers/kit.ts): the name prefixes idempotency keys and
-// read-model keys and is a metric dimension, so it stays lowercase kebab-case.
-const CONSUMER_NAME_PATTERN = /^[a-z][a-z0-9-]{1,62}$/;
+/** How long consumers remember what they applied when none is given. */
+export const DEFAULT_CONSUMER_MEMORY = Duration.days(RETENTION_DEFAULTS.consumerMemoryDays);
 
 /** Props shared by every consumer construct. */
 export interface ConsumerOptions extends PipelineFunctionOptions, MonitoringOptions {
-  /** Entry file below `functions/`, without extension, e.g. `'consumers/order-projection'`. */
-  readonly entry: string;
-  /** Table of the Powertools idempotency records (partition key `id`, TTL `expiration`). */
-  readonly idempotencyTable: ITable;
-  /** Table the consumer projects into; it gets item read and write access ({@link READ_MODEL_ACTIONS}), not index access. */
-  readonly table: ITable;
   /**
-   * Name of the consumer in metrics, idempotency and read-model keys (lowercase kebab-case);
-   * changing it orphans the read model.
-   * @default - the last segment of `entry`, e.g. `'order-projection'`
+   * The consumer's name (contract/consumer-name.ts): its code is `functions/consumers/<name>.ts`,
+   * and it owns the keys `VIEW#<name>#…` in `table` and `<name>#…` in `idempotencyTable`.
    */
-  readonly consumerName?: string;
+  readonly consumerName: string;
+  /** The consumer kit's table (Powertools idempotency records, effect markers, checkpoints, parked events). */
+  readonly idempotencyTable: ITable;
+  /** Table holding the consumer's own items (its read model). */
+  readonly table: ITable;
   /**
    * Receives of a message before SQS moves it to the dead-letter queue (1..1000).
    * @default 5
    */
   readonly maxReceiveCount?: number;
   /**
-   * How long an idempotency record lives (1 hour..365 days). Keep it at least the outbox
-   * retention: the relay may publish an event again for as long as its outbox item exists.
-   * @default Duration.days(7)
+   * How long the consumer remembers an event it applied (idempotency records, effect markers),
+   * 14..365 days: at least as long as any source can deliver the event again (see
+   * contract/retention.ts), and dead-letter queues keep messages 14 days.
+   * @default Duration.days(14)
    */
-  readonly idempotencyTtl?: Duration;
+  readonly consumerMemory?: Duration;
   /**
    * Most concurrent invocations the queue's event source mapping starts (2..1000).
    *
@@ -74,9 +63,10 @@ export interface ConsumerOptions extends PipelineFunctionOptions, MonitoringOpti
 }
 
 /** Props of {@link ConsumerFunction}. */
-export interface ConsumerFunctionProps extends Omit<ConsumerOptions, 'consumerName' | 'maxReceiveCount'> {
-  /** Name of the consumer in metrics and read-model keys. */
-  readonly consumerName: string;
+export interface ConsumerFunctionProps extends Omit<ConsumerOptions, 'maxReceiveCount'> {
+  readonly kind: 'ordered' | 'unordered';
+  /** Ordered consumers: where an aggregate without a checkpoint starts. */
+  readonly startPosition: StartPosition;
   /** Queue the function consumes. */
   readonly queue: IQueue;
   /** The queue's dead-letter queue; the function sends messages it can never process there itself, with the reason. */
@@ -100,54 +90,63 @@ export function consumerVisibilityTimeout(timeout?: Duration, maxBatchingWindow?
   return Duration.seconds(6 * functionTimeout.toSeconds() + (maxBatchingWindow?.toSeconds() ?? 0));
 }
 
+/** Validates a consumer name with the one rule; throws naming what was given. */
+export function validateConsumerName(name: string): void {
+  const problem = consumerNameProblem(name);
+  if (problem) throw new ConstructPropsError(`consumerName: ${problem}`);
+}
+
 /**
- * A consumer's function, wired in one place: environment, grants on the idempotency and
- * read-model tables and on its dead-letter queue, an SQS event source that reports
- * partial batch failures, and registration with the monitor when one is given.
+ * A consumer's function, wired in one place: environment, least-privilege grants (only the items
+ * it owns, by key prefix, in both tables; only SendMessage on its dead-letter queue), an SQS event
+ * source that reports partial batch failures, and registration with the monitor.
  */
 export class ConsumerFunction extends PipelineFunction {
   constructor(scope: Construct, id: string, props: ConsumerFunctionProps) {
-    const idempotencyTtl = props.idempotencyTtl ?? DEFAULT_IDEMPOTENCY_TTL;
-    validateDurationInRange('idempotencyTtl', idempotencyTtl, Duration.hours(1), Duration.days(365));
-    if (!CONSUMER_NAME_PATTERN.test(props.consumerName)) {
-      throw new ConstructPropsError(
-        `consumerName must be 2 to 63 lowercase letters, digits or '-', starting with a letter (given '${props.consumerName}')`,
-      );
-    }
-    if (props.maxConcurrency !== undefined) {
-      validateIntegerInRange('maxConcurrency', props.maxConcurrency, 2, 1000);
-    }
+    validateConsumerName(props.consumerName);
+    const memory = props.consumerMemory ?? DEFAULT_CONSUMER_MEMORY;
+    validateDurationInRange('consumerMemory', memory, Duration.days(RETENTION_DEFAULTS.deadLetterRetentionDays), Duration.days(365));
+    if (props.maxConcurrency !== undefined) validateIntegerInRange('maxConcurrency', props.maxConcurrency, 2, 1000);
 
     super(scope, id, {
-      entry: props.entry,
+      entry: consumerEntry(props.consumerName),
       serviceName: props.consumerName,
-      description: `Outbox consumer ${props.consumerName}`,
+      description: `Outbox ${props.kind} consumer ${props.consumerName}`,
       timeout: props.timeout,
       memorySize: props.memorySize,
       logRetention: props.logRetention,
       removalPolicy: props.removalPolicy,
       environment: {
         [ENV.consumerName]: props.consumerName,
+        [ENV.consumerKind]: props.kind,
+        [ENV.consumerStartPosition]: props.startPosition,
         [ENV.tableName]: props.table.tableName,
         [ENV.idempotencyTableName]: props.idempotencyTable.tableName,
-        [ENV.idempotencyTtlSeconds]: Tokenization.stringifyNumber(idempotencyTtl.toSeconds()),
+        [ENV.consumerMemorySeconds]: Tokenization.stringifyNumber(memory.toSeconds()),
         [ENV.deadLetterQueueUrl]: props.deadLetterQueue.queueUrl,
       },
     });
 
-    props.idempotencyTable.grantReadWriteData(this);
-    // The read model is a projection the consumer owns: it reads, puts, updates and deletes its
-    // items, by key. On the table only: no scans, and no access to the outbox's pending index.
-    grantOnTableOnly(props.table, this, ...READ_MODEL_ACTIONS);
-    props.deadLetterQueue.grantSendMessages(this);
-    this.addEventSource(
-      new SqsEventSource(props.queue, {
-        batchSize: props.batchSize,
-        maxBatchingWindow: props.maxBatchingWindow,
-        maxConcurrency: props.maxConcurrency,
-        reportBatchItemFailures: true,
-      }),
-    );
-    props.monitor?.monitorConsumer({ consumerName: props.consumerName, function: this });
+    grantItems(props.table, this, {
+      actions: CONSUMER_ITEM_ACTIONS,
+      leadingKeys: [`${consumerItemPrefix(props.consumerName)}*`],
+    });
+    grantItems(props.idempotencyTable, this, {
+      actions: CONSUMER_ITEM_ACTIONS,
+      leadingKeys: [`${consumerRecordPrefix(props.consumerName)}*`],
+    });
+    Grant.addToPrincipal({ grantee: this, actions: ['sqs:SendMessage'], resourceArns: [props.deadLetterQueue.queueArn] });
+    const consume = Grant.addToPrincipal({ grantee: this, actions: [...SQS_MAPPING_ACTIONS], resourceArns: [props.queue.queueArn] });
+    const mapping = new EventSourceMapping(this, 'QueueMapping', {
+      target: this,
+      eventSourceArn: props.queue.queueArn,
+      batchSize: props.batchSize,
+      maxBatchingWindow: props.maxBatchingWindow,
+      maxConcurrency: props.maxConcurrency,
+      reportBatchItemFailures: true,
+    });
+    // Lambda checks the role's permissions when it creates the mapping.
+    consume.applyBefore(mapping);
+    props.monitor?.monitorConsumer({ consumerName: props.consumerName, kind: props.kind, function: this });
   }
 }

@@ -1,10 +1,14 @@
 import { Duration } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { Grant, IGrantable } from 'aws-cdk-lib/aws-iam';
 import { type FunctionUrl, FunctionUrlAuthType } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { ENV } from '../../functions/shared/env-names';
+import { AGGREGATE_TYPES } from '../../contract/aggregates';
+import { ENV } from '../../contract/env';
+import { KEYS } from '../../contract/keys';
+import { SERVICES } from '../../contract/metrics';
 import { ConstructPropsError, validateDurationInRange } from './errors';
-import { grantOnTableOnly } from './outbox-table';
+import { grantItems } from './outbox-table';
 import { PipelineFunction, type PipelineFunctionOptions } from './pipeline-function';
 import type { MonitoringOptions } from './pipeline-observability';
 
@@ -20,7 +24,8 @@ export interface OrderApiProps extends PipelineFunctionOptions, MonitoringOption
 
 /**
  * The producer: an orders API function behind a Function URL that only IAM-signed requests
- * may call. It writes business state and outbox events in one `TransactWriteItems`.
+ * may call (grant callers with {@link OrderApi.grantInvoke}). It writes business state and
+ * outbox events in one `TransactWriteItems`.
  */
 export class OrderApi extends Construct {
   /** The API function. */
@@ -39,7 +44,7 @@ export class OrderApi extends Construct {
 
     this.function = new PipelineFunction(this, 'Function', {
       entry: 'producer/orders-api',
-      serviceName: 'orders-api',
+      serviceName: SERVICES.ordersApi,
       description: 'Orders API: writes aggregates and outbox events in one DynamoDB transaction',
       timeout: props.timeout,
       memorySize: props.memorySize,
@@ -51,20 +56,26 @@ export class OrderApi extends Construct {
         [ENV.outboxRetentionDays]: String(props.outboxRetention.toDays()),
       },
     });
-    // TransactWriteItems is authorised per item action: Put (outbox items, new aggregates),
-    // Update (aggregate versions) and ConditionCheck; reads serve the API's GET routes.
-    // On the table only: the API never reads the pending index.
-    grantOnTableOnly(
-      props.table,
-      this.function,
-      'dynamodb:ConditionCheckItem',
-      'dynamodb:PutItem',
-      'dynamodb:UpdateItem',
-      'dynamodb:GetItem',
-      'dynamodb:Query',
-    );
+    // What the writer calls: TransactWriteItems, authorised per item as PutItem (state, outbox
+    // items, command records), and GetItem (load an order, replay a command). Only order
+    // partitions and command records.
+    grantItems(props.table, this.function, {
+      actions: ['dynamodb:PutItem', 'dynamodb:GetItem'],
+      leadingKeys: [`${AGGREGATE_TYPES.order}#*`, `${KEYS.commandPkPrefix}*`],
+    });
     this.url = this.function.addFunctionUrl({ authType: FunctionUrlAuthType.AWS_IAM });
     props.monitor?.monitorFunction(this.function, 'orders API');
+  }
+
+  /**
+   * Lets a principal call the API through its Function URL. Since October 2025, AWS_IAM function
+   * URLs need both `lambda:InvokeFunctionUrl` and `lambda:InvokeFunction` (with the condition
+   * `lambda:InvokedViaFunctionUrl`); CDK's grantInvokeUrl grants both.
+   *
+   * @example orderApi.grantInvoke(checkoutServiceRole);
+   */
+  grantInvoke(grantee: IGrantable): Grant {
+    return this.function.grantInvokeUrl(grantee);
   }
 }
 

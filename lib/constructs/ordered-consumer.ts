@@ -1,11 +1,7 @@
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import {
-  ConsumerFunction,
-  type ConsumerOptions,
-  consumerVisibilityTimeout,
-  defaultConsumerName,
-} from './consumer-function';
+import type { StartPosition } from '../../contract/consumers';
+import { ConsumerFunction, type ConsumerOptions, consumerVisibilityTimeout } from './consumer-function';
 import { validateIntegerInRange } from './errors';
 import type { OutboxRelay } from './outbox-relay';
 import { SecureQueue } from './secure-queue';
@@ -15,6 +11,12 @@ export interface OrderedConsumerProps extends ConsumerOptions {
   /** Relay that publishes every event to this consumer's FIFO queue. */
   readonly relay: OutboxRelay;
   /**
+   * Where the consumer starts an aggregate it has no checkpoint for (contract/consumers.ts):
+   * `earliest` (sequence 1; a consumer joining a running system waits for `backfill`) or
+   * `first-seen`.
+   */
+  readonly startPosition: StartPosition;
+  /**
    * Messages per invocation (1..10, the limit of a FIFO queue mapping).
    * @default 10
    */
@@ -22,22 +24,22 @@ export interface OrderedConsumerProps extends ConsumerOptions {
 }
 
 /**
- * A consumer that sees each aggregate's events in order: a high-throughput FIFO queue
+ * A consumer that applies each aggregate's events in order: a high-throughput FIFO queue
  * (message group = aggregate) that the relay publishes to, with a FIFO dead-letter queue,
- * consumed by an idempotent function.
+ * consumed by a function on the consumer kit, which applies event n only after n - 1.
  *
  * Registering with the relay is part of construction, so adding an ordered consumer needs
  * no change to the relay.
  *
  * @example
  * new OrderedConsumer(this, 'OrderProjection', {
- *   relay, entry: 'consumers/order-projection', idempotencyTable, table,
+ *   relay, consumerName: 'order-projection', startPosition: 'earliest', idempotencyTable, table,
  * });
  */
 export class OrderedConsumer extends Construct {
   /** FIFO queue the relay sends to. */
   readonly queue: Queue;
-  /** FIFO queue receiving messages that failed `maxReceiveCount` times. */
+  /** FIFO queue receiving messages that failed `maxReceiveCount` times, or that the kit gave up. */
   readonly deadLetterQueue: Queue;
   /** The consumer function. */
   readonly function: ConsumerFunction;
@@ -45,7 +47,6 @@ export class OrderedConsumer extends Construct {
   constructor(scope: Construct, id: string, props: OrderedConsumerProps) {
     super(scope, id);
     const batchSize = props.batchSize ?? 10;
-    const consumerName = props.consumerName ?? defaultConsumerName(props.entry);
     validateIntegerInRange('batchSize', batchSize, 1, 10);
 
     const queues = new SecureQueue(this, 'Queue', {
@@ -58,12 +59,12 @@ export class OrderedConsumer extends Construct {
 
     this.function = new ConsumerFunction(this, 'Function', {
       ...props,
-      consumerName,
+      kind: 'ordered',
       queue: this.queue,
       deadLetterQueue: this.deadLetterQueue,
       batchSize,
     });
     props.relay.addOrderedQueue(this.queue);
-    props.monitor?.monitorDeadLetterQueue(this.deadLetterQueue, `${consumerName} dead-letter queue`);
+    props.monitor?.monitorDeadLetterQueue(this.deadLetterQueue, `${props.consumerName} dead-letter queue`);
   }
 }

@@ -1,20 +1,20 @@
 import { Duration, Lazy, Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
+import { Grant } from 'aws-cdk-lib/aws-iam';
 import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
-import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { DynamoEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { IQueue, Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { ENV } from '../../functions/shared/env-names';
-import { OUTBOX_ENTITY_TYPE } from '../../functions/shared/outbox-item';
+import { ENV } from '../../contract/env';
+import { ENTITY_TYPES, RELAY_ITEMS } from '../../contract/keys';
+import { SERVICES } from '../../contract/metrics';
 import { ConstructPropsError, validateDurationInRange, validateIntegerInRange } from './errors';
-import { grantOnTableOnly } from './outbox-table';
+import type { FailureBucket } from './failure-bucket';
+import { grantItems } from './outbox-table';
 import { PipelineFunction, type PipelineFunctionOptions } from './pipeline-function';
 import type { MonitoringOptions } from './pipeline-observability';
 import { createFailureQueue } from './secure-queue';
-
-/** Powertools service name of the relay: the `service` dimension of its metrics and the `service` key of its logs. */
-export const RELAY_SERVICE_NAME = 'outbox-relay';
 
 /** Props of {@link OutboxRelay}. */
 export interface OutboxRelayProps extends PipelineFunctionOptions, MonitoringOptions {
@@ -22,6 +22,8 @@ export interface OutboxRelayProps extends PipelineFunctionOptions, MonitoringOpt
   readonly table: ITable;
   /** Bus every event is published to. */
   readonly eventBus: IEventBus;
+  /** Where the stream mapping puts the batches it discards, records included (the sweeper re-publishes them). */
+  readonly failureBucket: FailureBucket;
   /**
    * Most stream records per invocation (1..10000).
    * @default 100
@@ -46,11 +48,9 @@ export interface OutboxRelayProps extends PipelineFunctionOptions, MonitoringOpt
    */
   readonly retryAttempts?: number;
   /**
-   * Age after which a record still failing goes to the failure queue instead of being retried (60 s..7 days).
-   *
-   * The failure queue receives only the shard and sequence-number range, not the records; reading
-   * them back needs them to still be in the stream, which keeps records for 24 hours. Six hours
-   * rides out a downstream outage or a rolled-back deploy and still leaves 18 hours to act.
+   * Age after which a record still failing goes to the failure bucket instead of being retried
+   * (60 s..7 days). The bucket keeps the records, and the sweeper re-publishes them within minutes;
+   * six hours rides out a downstream outage or a rolled-back deploy without blocking the shard longer.
    * @default Duration.hours(6)
    */
   readonly maxRecordAge?: Duration;
@@ -66,13 +66,14 @@ export interface OutboxRelayProps extends PipelineFunctionOptions, MonitoringOpt
 }
 
 /**
- * Publishes outbox items from the table's stream to the event bus and to every registered
+ * Publishes outbox events from the table's stream to the event bus and to every registered
  * ordered (FIFO) queue.
  *
- * The stream mapping delivers only inserted outbox items (`entityType = 'OUTBOX'`), reports
- * partial batch failures, bisects failing batches and sends records that exhaust their retries
- * to a failure queue, which the relay function also uses for malformed records. Given a
- * `monitor`, the relay registers its function and failure queue for alarms.
+ * The stream mapping delivers state items (which announce what their transaction committed),
+ * outbox items (the payloads) and the sweeper's probe; it reports partial batch failures,
+ * bisects failing batches and puts batches that exhaust their retries in the failure bucket,
+ * records included. What the relay cannot publish goes to its failure queue with a reason. Given
+ * a `monitor`, the relay registers its function and failure queue for alarms.
  *
  * @example
  * const relay = new OutboxRelay(this, 'Relay', { table, eventBus });
@@ -81,8 +82,10 @@ export interface OutboxRelayProps extends PipelineFunctionOptions, MonitoringOpt
 export class OutboxRelay extends Construct {
   /** The relay function. */
   readonly function: PipelineFunction;
-  /** Failed stream batches (mapping on-failure destination) and malformed records (sent by the relay). */
+  /** What the relay cannot publish (malformed, refused for good, recovery given up), with the reason. */
   readonly failureQueue: Queue;
+  /** Batches the stream mapping discarded, with their records. */
+  readonly failureBucket: FailureBucket;
   private readonly table: ITable;
   private readonly eventBus: IEventBus;
   private readonly orderedQueues: IQueue[] = [];
@@ -92,6 +95,7 @@ export class OutboxRelay extends Construct {
     super(scope, id);
     this.table = props.table;
     this.eventBus = props.eventBus;
+    this.failureBucket = props.failureBucket;
     const batchSize = props.batchSize ?? 100;
     const maxBatchingWindow = props.maxBatchingWindow ?? Duration.seconds(0);
     const retryAttempts = props.retryAttempts ?? 10;
@@ -114,12 +118,12 @@ export class OutboxRelay extends Construct {
     }
 
     this.failureQueue = createFailureQueue(this, 'FailureQueue', {
-      usedAs: 'on-failure destination of the outbox stream mapping and target for malformed outbox records',
+      usedAs: 'where the relay and the sweeper put the events they cannot publish, with the reason',
     });
 
     this.function = new PipelineFunction(this, 'Function', {
       entry: 'relay/handler',
-      serviceName: RELAY_SERVICE_NAME,
+      serviceName: SERVICES.relay,
       description: 'Publishes outbox events from the table stream to EventBridge and the ordered FIFO queues',
       timeout: props.timeout,
       memorySize: props.memorySize,
@@ -139,16 +143,19 @@ export class OutboxRelay extends Construct {
         parallelizationFactor,
         bisectBatchOnError: true,
         reportBatchItemFailures: true,
-        onFailure: new SqsDlq(this.failureQueue),
+        onFailure: props.failureBucket.onFailureDestination(),
         filters: [
+          // State items announce what a transaction committed; outbox items carry the payloads.
           FilterCriteria.filter({
-            eventName: FilterRule.isEqual('INSERT'),
-            dynamodb: { NewImage: { entityType: { S: FilterRule.isEqual(OUTBOX_ENTITY_TYPE) } } },
+            eventName: FilterRule.or('INSERT', 'MODIFY'),
+            dynamodb: { NewImage: { entityType: { S: FilterRule.or(ENTITY_TYPES.aggregate, ENTITY_TYPES.outbox) } } },
           }),
+          // The sweeper's probe: reading it is the relay's heartbeat.
+          FilterCriteria.filter({ dynamodb: { Keys: { pk: { S: FilterRule.isEqual(RELAY_ITEMS.probePk) } } } }),
         ],
       }),
     );
-    props.monitor?.monitorRelay({ function: this.function, serviceName: RELAY_SERVICE_NAME, maxRecordAge });
+    props.monitor?.monitorRelay({ function: this.function, serviceName: SERVICES.relay, maxRecordAge });
     props.monitor?.monitorDeadLetterQueue(this.failureQueue, 'relay failure queue');
     if (this.function.role !== undefined) {
       Validations.of(this.function.role).acknowledge({
@@ -175,7 +182,7 @@ export class OutboxRelay extends Construct {
       throw new ConstructPropsError(`ordered queue is already registered (given ${queue.node.path})`);
     }
     this.orderedQueues.push(queue);
-    for (const publisher of this.publishers) queue.grantSendMessages(publisher);
+    for (const publisher of this.publishers) grantSend(publisher, queue);
   }
 
   /**
@@ -200,12 +207,20 @@ export class OutboxRelay extends Construct {
         produce: () => Stack.of(this).toJsonString(this.orderedQueues.map((queue) => queue.queueUrl)),
       }),
     );
-    // Cursor reads (BatchGetItem), gap fill (Query on the table), cursor writes and clearing an
-    // outbox item's pending marks (UpdateItem). Table only: the relay core reads no index, and it
-    // never creates, deletes or scans items.
-    grantOnTableOnly(this.table, fn, 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:UpdateItem');
+    // Outbox items a batch does not carry are read with a Query of their aggregate; the only item
+    // the relay core writes is its heartbeat. Table only: no index, no scan, no other key.
+    grantItems(this.table, fn, { actions: ['dynamodb:Query'] });
+    grantItems(this.table, fn, {
+      actions: ['dynamodb:UpdateItem'],
+      leadingKeys: [RELAY_ITEMS.heartbeatPk],
+    });
     this.eventBus.grantPutEventsTo(fn);
-    this.failureQueue.grantSendMessages(fn);
-    for (const queue of this.orderedQueues) queue.grantSendMessages(fn);
+    grantSend(fn, this.failureQueue);
+    for (const queue of this.orderedQueues) grantSend(fn, queue);
   }
+}
+
+/** SendMessage (and SendMessageBatch, which IAM authorizes as SendMessage) only. */
+function grantSend(fn: PipelineFunction, queue: IQueue): void {
+  Grant.addToPrincipal({ grantee: fn, actions: ['sqs:SendMessage'], resourceArns: [queue.queueArn] });
 }

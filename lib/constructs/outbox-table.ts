@@ -1,67 +1,67 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
-import {
-  AttributeType,
-  BillingMode,
-  type ITable,
-  ProjectionType,
-  StreamViewType,
-  Table,
-  TableEncryption,
-} from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, type ITable, StreamViewType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { PENDING } from '../../functions/shared/outbox-item';
+import { ConstructPropsError } from './errors';
 
 /** Attribute holding the epoch-seconds expiry of an outbox item; DynamoDB TTL deletes the item after it. */
 export const OUTBOX_TTL_ATTRIBUTE = 'expiresAt';
 
-/**
- * The sparse index of outbox items not yet published.
- *
- * Every outbox item is written with `pendingShard` (`PENDING#0`..`PENDING#7`) and `pendingSince`
- * (the event time, ISO-8601); the relay removes both once every target has the event, so the
- * item drops out of the index. What stays in it is unpublished, oldest first per shard: the
- * sweeper and `npm run outbox -- status` read the age of the oldest one with one query per shard.
- *
- * Eight shards, because one index partition takes about 1,000 writes per second and every
- * outbox insert and every relay removal writes to it; the writer picks the shard by hashing the
- * aggregate key. KEYS_ONLY, because readers need only `pendingSince` and the item key.
- *
- * The names are the writer's (`PENDING` in functions/shared/outbox-item.ts), so the index and
- * the code that fills it cannot drift apart.
- */
-export const PENDING_INDEX = {
-  name: PENDING.indexName,
-  partitionKey: PENDING.shardAttribute,
-  sortKey: PENDING.sinceAttribute,
-  shards: PENDING.shards,
-} as const;
+/** Attribute the Powertools DynamoDB persistence layer writes its expiry to (its default schema). */
+export const IDEMPOTENCY_TTL_ATTRIBUTE = 'expiration';
+
+/** Item-level DynamoDB actions a grant may name; index, stream and table-level actions are granted elsewhere. */
+export type ItemAction =
+  | 'dynamodb:GetItem'
+  | 'dynamodb:BatchGetItem'
+  | 'dynamodb:Query'
+  | 'dynamodb:PutItem'
+  | 'dynamodb:UpdateItem'
+  | 'dynamodb:DeleteItem'
+  | 'dynamodb:ConditionCheckItem';
+
+/** What {@link grantItems} grants. */
+export interface ItemGrant {
+  readonly actions: ReadonlyArray<ItemAction>;
+  /**
+   * Partition-key patterns (`*` wildcards) every item the request touches must match, enforced
+   * by IAM with `ForAllValues:StringLike` on `dynamodb:LeadingKeys` (each item of a transaction
+   * and of a batch is checked).
+   * @default - any partition key
+   */
+  readonly leadingKeys?: ReadonlyArray<string>;
+}
 
 /**
- * Lets `grantee` query the pending index and nothing else: no item reads, no other index.
+ * Grants item actions on the table itself, not its indexes (unlike `ITable.grant`, which adds
+ * `<table>/index/*`), optionally only on items whose partition key matches `leadingKeys`.
  *
  * @example
- * grantPendingIndexQuery(outboxTable.table, sweeper);
+ * grantItems(table, consumerFunction, { actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], leadingKeys: ['VIEW#order-projection#*'] });
  */
-export function grantPendingIndexQuery(table: ITable, grantee: IGrantable): Grant {
+export function grantItems(table: ITable, grantee: IGrantable, grant: ItemGrant): Grant {
+  if (grant.actions.length === 0) {
+    throw new ConstructPropsError(`a grant on ${table.node.path} must name at least one action (given none)`);
+  }
+  if (grant.leadingKeys !== undefined && grant.leadingKeys.length === 0) {
+    throw new ConstructPropsError(
+      `leadingKeys must list at least one partition-key pattern, or be omitted (given [] on ${table.node.path})`,
+    );
+  }
   return Grant.addToPrincipal({
     grantee,
-    actions: ['dynamodb:Query'],
-    resourceArns: [`${table.tableArn}/index/${PENDING_INDEX.name}`],
+    actions: [...grant.actions],
+    resourceArns: [table.tableArn],
+    ...(grant.leadingKeys
+      ? { conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...grant.leadingKeys] } } }
+      : {}),
   });
 }
 
-/**
- * Grants `actions` on the table itself but not on its indexes, unlike `ITable.grant`, which
- * adds `<table>/index/*` as soon as the table has an index. For functions that only read and
- * write items by key.
- */
-export function grantOnTableOnly(table: ITable, grantee: IGrantable, ...actions: string[]): Grant {
-  return Grant.addToPrincipal({ grantee, actions, resourceArns: [table.tableArn] });
+/** Lets `grantee` Scan the table (the sweeper's recovery of a lost window; Scan cannot be scoped by key). */
+export function grantScan(table: ITable, grantee: IGrantable): Grant {
+  return Grant.addToPrincipal({ grantee, actions: ['dynamodb:Scan'], resourceArns: [table.tableArn] });
 }
-
-/** Attribute the Powertools DynamoDB persistence layer writes its expiry to (its default schema). */
-export const IDEMPOTENCY_TTL_ATTRIBUTE = 'expiration';
 
 // Shared by both tables. Table (AWS::DynamoDB::Table) rather than TableV2 (AWS::DynamoDB::GlobalTable):
 // there are no replicas, and the plain resource type is what the local runtime and LocalStack read from the template.
@@ -85,12 +85,13 @@ export interface OutboxTableProps {
 }
 
 /**
- * The single table that holds aggregates, outbox items, relay cursors and read models,
- * keyed by string `pk`/`sk`.
+ * The single table that holds aggregates, outbox items, the relay's bookkeeping and consumers'
+ * read models, keyed by string `pk`/`sk` (formats in contract/keys.ts).
  *
- * Its stream carries new images only: the relay publishes inserted outbox items and never
- * needs the old image. Outbox items expire through TTL on `expiresAt`. The sparse
- * {@link PENDING_INDEX} holds the keys of outbox items not yet published.
+ * Its stream carries new images only: the relay publishes what state items announce and reads
+ * payloads from outbox items, never an old image. Outbox items expire through TTL on `expiresAt`.
+ * No index: the relay keeps no per-event mark, and the sweeper finds what the stream missed in
+ * the relay's failure bucket (see docs/decisions.md).
  */
 export class OutboxTable extends Construct {
   /** The DynamoDB table; its stream feeds the relay. */
@@ -106,12 +107,6 @@ export class OutboxTable extends Construct {
       timeToLiveAttribute: OUTBOX_TTL_ATTRIBUTE,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
-    this.table.addGlobalSecondaryIndex({
-      indexName: PENDING_INDEX.name,
-      partitionKey: { name: PENDING_INDEX.partitionKey, type: AttributeType.STRING },
-      sortKey: { name: PENDING_INDEX.sortKey, type: AttributeType.STRING },
-      projectionType: ProjectionType.KEYS_ONLY,
-    });
   }
 }
 
@@ -125,8 +120,9 @@ export interface IdempotencyTableProps {
 }
 
 /**
- * Table for Powertools idempotency records, in the DynamoDB persistence layer's default
- * schema: string partition key `id`, TTL on `expiration`.
+ * The consumer kit's table: Powertools idempotency records in the DynamoDB persistence layer's
+ * default schema (string partition key `id`, TTL on `expiration`), and the kit's effect markers,
+ * checkpoints and parked events, every id prefixed with its consumer's name.
  */
 export class IdempotencyTable extends Construct {
   /** The DynamoDB table. */

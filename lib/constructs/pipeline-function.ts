@@ -1,18 +1,20 @@
 import { isAbsolute, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { METRICS_NAMESPACE } from '../../contract/metrics';
+import { PROJECT_ROOT } from '../../contract/project';
 import { ConstructPropsError, validateDurationInRange, validateIntegerInRange } from './errors';
 
-/** Absolute path of the project root, derived from this file so synth works from any working directory. */
-export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-/** Metrics namespace shared by every function of the pipeline. */
-export const METRICS_NAMESPACE = 'OutboxPipeline';
+/**
+ * The Lambda runtime of every function, and the esbuild target that goes with it. The local
+ * runtime checks that the Node.js running it has the same major version.
+ */
+export const LAMBDA_RUNTIME = Runtime.NODEJS_24_X;
+const BUNDLE_TARGET = 'node24';
 
 /** Default maximum run time of a pipeline function. */
 export const DEFAULT_FUNCTION_TIMEOUT = Duration.seconds(30);
@@ -122,7 +124,7 @@ export class PipelineFunction extends NodejsFunction {
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
       handler: 'handler',
-      runtime: Runtime.NODEJS_24_X,
+      runtime: LAMBDA_RUNTIME,
       architecture: Architecture.ARM_64,
       tracing: Tracing.ACTIVE,
       timeout,
@@ -140,7 +142,7 @@ export class PipelineFunction extends NodejsFunction {
         minify: true,
         sourceMap: true,
         sourcesContent: false,
-        target: 'node24',
+        target: BUNDLE_TARGET,
         format: OutputFormat.ESM,
         mainFields: ['module', 'main'],
         banner: ESM_REQUIRE_BANNER,

@@ -19,16 +19,8 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
-import { OLDEST_UNPUBLISHED_METRIC } from '../../functions/sweeper/sweeper';
+import { CONSUMER_METRICS, METRICS_NAMESPACE, RELAY_METRICS, SWEEPER_METRICS } from '../../contract/metrics';
 import { ConstructPropsError, validateDurationInRange } from './errors';
-import { METRICS_NAMESPACE } from './pipeline-function';
-
-/**
- * Metric the outbox sweeper emits on every run (namespace {@link METRICS_NAMESPACE}, Powertools
- * `service` dimension): the age in seconds of the oldest outbox item still in the pending index,
- * 0 when there is none. Defined next to the sweeper that emits it.
- */
-export { OLDEST_UNPUBLISHED_METRIC };
 
 /** Where the alarm descriptions send the person on call. */
 export const RUNBOOK = 'docs/operations.md';
@@ -49,16 +41,16 @@ export interface MonitoredSweeper {
   readonly function: IFunction;
   /** Powertools service name of the sweeper: the `service` dimension of `OldestUnpublishedAgeSeconds`. */
   readonly serviceName: string;
-  /** How often it runs (whole minutes): the period of the oldest-unpublished alarm. */
+  /** How often it runs (whole minutes): the period of its alarms. */
   readonly interval: Duration;
-  /** Age from which it re-publishes a pending event; the alarm threshold must leave it time to. */
-  readonly sweepAfter: Duration;
 }
 
 /** A consumer, as the observability construct needs to see it. */
 export interface MonitoredConsumer {
   /** Consumer name: the `service` dimension of its metrics. */
   readonly consumerName: string;
+  /** Ordered consumers park events that arrive early: they get an alarm on parking that lasts. */
+  readonly kind: 'ordered' | 'unordered';
   /** The consumer function; its Errors are alarmed on. */
   readonly function: IFunction;
 }
@@ -69,14 +61,14 @@ export interface MonitoredConsumer {
  * the stack.
  */
 export interface PipelineMonitor {
-  /** Alarms on the relay's iterator age, errors, publish failures and malformed items; charts its metrics. */
+  /** Alarms on the relay's iterator age, errors, publish failures and poison events; charts its metrics. */
   monitorRelay(relay: MonitoredRelay): void;
   /**
-   * Alarms on the age of the oldest unpublished outbox item (the sweeper's metric, missing data
-   * breaching) and on the sweeper's errors; charts its metrics.
+   * Alarms on the relay's lag as the sweeper's probe measures it (missing data breaching), on
+   * stream batches left unrecovered and on recovery failures, and on the sweeper's errors.
    */
   monitorSweeper(sweeper: MonitoredSweeper): void;
-  /** Alarms on the consumer's errors; charts its processed, duplicate and dead-lettered events. */
+  /** Alarms on the consumer's errors (and, ordered, on lasting parking); charts its events. */
   monitorConsumer(consumer: MonitoredConsumer): void;
   /** Alarms on the function's errors and charts them (for functions that are neither relay nor consumer). */
   monitorFunction(fn: IFunction, description: string): void;
@@ -109,11 +101,17 @@ export interface PipelineObservabilityProps {
    */
   readonly iteratorAgeThreshold?: Duration;
   /**
-   * Age of the oldest unpublished outbox item above which it alarms (1 minute..1 day); must
-   * exceed the sweeper's `sweepAfter` plus its interval, so the sweeper gets a chance first.
+   * How far behind the relay may be, as the sweeper's probe measures it, before it alarms
+   * (1 minute..1 day); at least three sweeper intervals, since a probe is written once a run.
    * @default Duration.minutes(15)
    */
-  readonly oldestUnpublishedThreshold?: Duration;
+  readonly relayLagThreshold?: Duration;
+  /**
+   * Age of the oldest discarded stream batch not yet re-published above which it alarms
+   * (1 minute..1 day): the sweeper normally re-publishes one within a run.
+   * @default Duration.minutes(15)
+   */
+  readonly unrecoveredThreshold?: Duration;
   /**
    * What happens to the KMS key of the created alarm topic when it leaves the stack.
    * @default RemovalPolicy.RETAIN
@@ -145,7 +143,8 @@ export class PipelineObservability extends Construct implements PipelineMonitor 
   readonly dashboard: Dashboard;
   private readonly action: SnsAction;
   private readonly iteratorAgeThreshold: Duration;
-  private readonly oldestUnpublishedThreshold: Duration;
+  private readonly relayLagThreshold: Duration;
+  private readonly unrecoveredThreshold: Duration;
   private readonly registered = new Set<IConstruct>();
   private readonly allAlarms: Alarm[] = [];
   private relayRegistered = false;
@@ -154,13 +153,14 @@ export class PipelineObservability extends Construct implements PipelineMonitor 
     readonly published: GraphWidget;
     readonly publishLag: GraphWidget;
     readonly iteratorAge: GraphWidget;
-    readonly oldestUnpublished: GraphWidget;
+    readonly relayLag: GraphWidget;
     readonly relayProblems: GraphWidget;
     readonly sweeper: GraphWidget;
     readonly errors: GraphWidget;
     readonly processed: GraphWidget;
     readonly duplicates: GraphWidget;
     readonly deadLettered: GraphWidget;
+    readonly parked: GraphWidget;
     readonly deadLetterDepth: GraphWidget;
     readonly endToEnd: GraphWidget;
   };
@@ -168,14 +168,11 @@ export class PipelineObservability extends Construct implements PipelineMonitor 
   constructor(scope: Construct, id: string, props: PipelineObservabilityProps = {}) {
     super(scope, id);
     this.iteratorAgeThreshold = props.iteratorAgeThreshold ?? Duration.minutes(5);
-    this.oldestUnpublishedThreshold = props.oldestUnpublishedThreshold ?? Duration.minutes(15);
+    this.relayLagThreshold = props.relayLagThreshold ?? Duration.minutes(15);
+    this.unrecoveredThreshold = props.unrecoveredThreshold ?? Duration.minutes(15);
     validateDurationInRange('iteratorAgeThreshold', this.iteratorAgeThreshold, ONE_MINUTE, Duration.hours(6));
-    validateDurationInRange(
-      'oldestUnpublishedThreshold',
-      this.oldestUnpublishedThreshold,
-      ONE_MINUTE,
-      Duration.days(1),
-    );
+    validateDurationInRange('relayLagThreshold', this.relayLagThreshold, ONE_MINUTE, Duration.days(1));
+    validateDurationInRange('unrecoveredThreshold', this.unrecoveredThreshold, ONE_MINUTE, Duration.days(1));
 
     this.alarmTopic = props.alarmTopic ?? this.createAlarmTopic(props.removalPolicy ?? RemovalPolicy.RETAIN);
     this.action = new SnsAction(this.alarmTopic);
@@ -188,15 +185,16 @@ export class PipelineObservability extends Construct implements PipelineMonitor 
       iteratorAge: graph('Relay iterator age, ms', {
         leftAnnotations: [{ value: this.iteratorAgeThreshold.toMilliseconds(), label: 'alarm' }],
       }),
-      oldestUnpublished: graph('Oldest unpublished outbox item, s', {
-        leftAnnotations: [{ value: this.oldestUnpublishedThreshold.toSeconds(), label: 'alarm' }],
+      relayLag: graph('Relay lag (age of the newest probe it read), s', {
+        leftAnnotations: [{ value: this.relayLagThreshold.toSeconds(), label: 'alarm' }],
       }),
-      relayProblems: graph('Relay publish failures, retries and malformed items'),
-      sweeper: graph('Sweeper: events re-published, failures'),
+      relayProblems: graph('Relay publish failures, retries and poison events'),
+      sweeper: graph('Sweeper: records recovered, failures, given up; oldest unrecovered (s)'),
       errors: graph('Function errors', { width: 12 }),
       processed: graph('Events processed, per consumer'),
       duplicates: graph('Duplicates suppressed, per consumer'),
       deadLettered: graph('Events dead-lettered, per consumer'),
+      parked: graph('Events parked / resumed, ordered consumers'),
       deadLetterDepth: graph('Dead-letter and failure queue depth', { width: 12 }),
       endToEnd: graph('End-to-end latency p99 (commit → consumer done), ms', { width: 24 }),
     };
@@ -211,8 +209,9 @@ export class PipelineObservability extends Construct implements PipelineMonitor 
           }),
         ],
         [w.published, w.publishLag, w.iteratorAge],
-        [w.oldestUnpublished, w.relayProblems, w.sweeper],
+        [w.relayLag, w.relayProblems, w.sweeper],
         [w.processed, w.duplicates, w.deadLettered],
+        [w.parked],
         [w.deadLetterDepth, w.errors],
         [w.endToEnd],
       ],
@@ -263,14 +262,14 @@ export class PipelineObservability extends Construct implements PipelineMonitor 
       evaluationPeriods: 3,
       datapointsToAlarm: 3,
       // Lambda reports IteratorAge only while the mapping invokes; an idle stream is healthy.
-      // A stopped mapping is caught by the oldest-unpublished alarm instead.
+      // A stopped mapping is caught by the relay-lag alarm (the sweeper's probe) instead.
       treatMissingData: TreatMissingData.NOT_BREACHING,
-      alarmDescription: `The relay is more than ${this.iteratorAgeThreshold.toHumanString()} behind the outbox stream; records older than ${relay.maxRecordAge.toHumanString()} go to the relay failure queue, and the stream keeps them 24 hours. Runbook: ${RUNBOOK}#relay-iterator-age`,
+      alarmDescription: `The relay is more than ${this.iteratorAgeThreshold.toHumanString()} behind the outbox stream; batches older than ${relay.maxRecordAge.toHumanString()} go to the failure bucket for the sweeper, and the stream keeps records 24 hours. Runbook: ${RUNBOOK}#relay-iterator-age`,
     });
     this.widgets.iteratorAge.addLeftMetric(iteratorAge);
 
     const publishFailures = relayMetric(
-      'PublishFailures',
+      RELAY_METRICS.publishFailures,
       Stats.SUM,
       CUSTOM_METRIC_PERIOD,
       'publish failures',
@@ -286,23 +285,23 @@ export class PipelineObservability extends Construct implements PipelineMonitor 
       treatMissingData: TreatMissingData.NOT_BREACHING,
       alarmDescription: `EventBridge or an ordered FIFO queue keeps refusing events after the relay's retries. Runbook: ${RUNBOOK}#relay-publish-failures`,
     });
-    const malformed = relayMetric('MalformedOutboxItems', Stats.SUM, CUSTOM_METRIC_PERIOD, 'malformed items');
-    // Each one is an event that will never be published without a person: page on the first.
-    this.addAlarm('RelayMalformedItemsAlarm', {
-      metric: malformed,
+    const poison = relayMetric(RELAY_METRICS.poisonEvents, Stats.SUM, CUSTOM_METRIC_PERIOD, 'poison events');
+    // Each one is an event no target can carry, stepped over: a person must look at it.
+    this.addAlarm('RelayPoisonEventsAlarm', {
+      metric: poison,
       threshold: 0,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 1,
       treatMissingData: TreatMissingData.NOT_BREACHING,
-      alarmDescription: `The relay quarantined an outbox item it cannot publish (malformed or oversize) in the relay failure queue. Runbook: ${RUNBOOK}#relay-malformed-outbox-items`,
+      alarmDescription: `The relay stepped over an outbox item no target can carry (malformed, oversize, refused for good); it is in the relay failure queue with the reason. Runbook: ${RUNBOOK}#relay-poison-events`,
     });
     this.widgets.relayProblems.addLeftMetric(publishFailures);
-    this.widgets.relayProblems.addLeftMetric(malformed);
+    this.widgets.relayProblems.addLeftMetric(poison);
     this.widgets.relayProblems.addLeftMetric(
-      relayMetric('EntriesRetried', Stats.SUM, CUSTOM_METRIC_PERIOD, 'entries retried'),
+      relayMetric(RELAY_METRICS.entriesRetried, Stats.SUM, CUSTOM_METRIC_PERIOD, 'entries retried'),
     );
 
-    const published = relayMetric('EventsPublished', Stats.SUM, ONE_MINUTE, 'published');
+    const published = relayMetric(RELAY_METRICS.eventsPublished, Stats.SUM, ONE_MINUTE, 'published');
     this.widgets.published.addLeftMetric(
       new MathExpression({
         expression: 'published / PERIOD(published)',
@@ -313,7 +312,7 @@ export class PipelineObservability extends Construct implements PipelineMonitor 
     );
     for (const percentile of [50, 99]) {
       this.widgets.publishLag.addLeftMetric(
-        relayMetric('PublishLag', Stats.percentile(percentile), ONE_MINUTE, `p${percentile}`),
+        relayMetric(RELAY_METRICS.publishLag, Stats.percentile(percentile), ONE_MINUTE, `p${percentile}`),
       );
     }
     this.monitorFunction(relay.function, 'outbox relay');
@@ -323,21 +322,18 @@ export class PipelineObservability extends Construct implements PipelineMonitor 
     if (this.sweeperRegistered) {
       throw new ConstructPropsError(`a sweeper is already monitored (given ${sweeper.function.node.path})`);
     }
-    const { interval, sweepAfter } = sweeper;
+    const { interval } = sweeper;
     if (!interval.isUnresolved() && interval.toSeconds({ integral: false }) % 60 !== 0) {
       // CloudWatch alarm periods above a minute must be multiples of 60 seconds.
-      throw new ConstructPropsError(
-        `sweeper interval must be whole minutes (given ${interval.toHumanString()})`,
-      );
+      throw new ConstructPropsError(`sweeper interval must be whole minutes (given ${interval.toHumanString()})`);
     }
     if (
       !interval.isUnresolved() &&
-      !sweepAfter.isUnresolved() &&
-      !this.oldestUnpublishedThreshold.isUnresolved() &&
-      sweepAfter.toSeconds() + interval.toSeconds() >= this.oldestUnpublishedThreshold.toSeconds()
+      !this.relayLagThreshold.isUnresolved() &&
+      this.relayLagThreshold.toSeconds() < 3 * interval.toSeconds()
     ) {
       throw new ConstructPropsError(
-        `oldestUnpublishedThreshold must exceed the sweeper's sweepAfter plus its interval, or it alarms before the sweeper had a chance to re-publish (given ${this.oldestUnpublishedThreshold.toHumanString()}, sweepAfter ${sweepAfter.toHumanString()}, interval ${interval.toHumanString()})`,
+        `relayLagThreshold must be at least three sweeper intervals: a probe is written once a run, so the lag reads up to one interval in a healthy pipeline (given ${this.relayLagThreshold.toHumanString()}, interval ${interval.toHumanString()})`,
       );
     }
     this.sweeperRegistered = true;
@@ -350,26 +346,45 @@ export class PipelineObservability extends Construct implements PipelineMonitor 
         period: interval,
         label,
       });
-    const oldestUnpublished = sweeperMetric(
-      OLDEST_UNPUBLISHED_METRIC,
-      Stats.MAXIMUM,
-      'oldest unpublished (s)',
-    );
-    // Missing data is breaching: the sweeper emits on every run (0 when nothing is pending), so
-    // silence means the sweeper is broken, and a broken sweeper must not read as a healthy outbox.
-    // Two periods, so that one late run (two runs in one period, none in the next) does not page.
-    this.addAlarm('OldestUnpublishedAlarm', {
-      metric: oldestUnpublished,
-      threshold: this.oldestUnpublishedThreshold.toSeconds(),
+    const relayLag = sweeperMetric(SWEEPER_METRICS.relayProbeLag, Stats.MAXIMUM, 'relay lag (s)');
+    // Missing data is breaching: the sweeper emits on every run, so silence means the sweeper is
+    // broken, and a broken sweeper must not read as a healthy relay. Two periods, so that one late
+    // run (two runs in one period, none in the next) does not page.
+    this.addAlarm('RelayLagAlarm', {
+      metric: relayLag,
+      threshold: this.relayLagThreshold.toSeconds(),
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 2,
       datapointsToAlarm: 2,
       treatMissingData: TreatMissingData.BREACHING,
-      alarmDescription: `An outbox event committed more than ${this.oldestUnpublishedThreshold.toHumanString()} ago is still unpublished, or the sweeper stopped reporting. Runbook: ${RUNBOOK}#oldest-unpublished-outbox-item`,
+      alarmDescription: `The relay has read no sweeper probe for more than ${this.relayLagThreshold.toHumanString()} (its stream mapping is stopped, failing or far behind), or the sweeper stopped reporting. After 23 hours the sweeper opens a lost window and recovers it by a table scan once the relay reads again. Runbook: ${RUNBOOK}#relay-lag`,
     });
-    this.widgets.oldestUnpublished.addLeftMetric(oldestUnpublished);
-    this.widgets.sweeper.addLeftMetric(sweeperMetric('SweptEvents', Stats.SUM, 're-published'));
-    this.widgets.sweeper.addLeftMetric(sweeperMetric('SweepFailures', Stats.SUM, 'failures'));
+    const unrecovered = sweeperMetric(SWEEPER_METRICS.oldestUnrecovered, Stats.MAXIMUM, 'oldest unrecovered (s)');
+    this.addAlarm('UnrecoveredBatchesAlarm', {
+      metric: unrecovered,
+      threshold: this.unrecoveredThreshold.toSeconds(),
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 2,
+      datapointsToAlarm: 2,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+      alarmDescription: `A stream batch the relay's mapping discarded (or a lost window) has waited more than ${this.unrecoveredThreshold.toHumanString()} to be re-published. Runbook: ${RUNBOOK}#unrecovered-stream-batches`,
+    });
+    const failures = sweeperMetric(SWEEPER_METRICS.recoveryFailures, Stats.SUM, 'recovery failures');
+    // One failing run can be a target's hiccup; three in a row is an aggregate or target stuck.
+    this.addAlarm('RecoveryFailuresAlarm', {
+      metric: failures,
+      threshold: 0,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 3,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+      alarmDescription: `The sweeper could not re-publish some recovered records three runs in a row; after 12 runs it gives them up to the relay failure queue. Runbook: ${RUNBOOK}#recovery-failures`,
+    });
+    this.widgets.relayLag.addLeftMetric(relayLag);
+    this.widgets.sweeper.addLeftMetric(sweeperMetric(SWEEPER_METRICS.recordsRecovered, Stats.SUM, 'recovered'));
+    this.widgets.sweeper.addLeftMetric(failures);
+    this.widgets.sweeper.addLeftMetric(sweeperMetric(SWEEPER_METRICS.recoveryGivenUp, Stats.SUM, 'given up'));
+    this.widgets.sweeper.addRightMetric(unrecovered);
     this.monitorFunction(sweeper.function, 'outbox sweeper');
   }
 
@@ -383,10 +398,27 @@ export class PipelineObservability extends Construct implements PipelineMonitor 
         period: CUSTOM_METRIC_PERIOD,
         label: consumer.consumerName,
       });
-    this.widgets.processed.addLeftMetric(consumerMetric('EventsProcessed', Stats.SUM));
-    this.widgets.duplicates.addLeftMetric(consumerMetric('DuplicatesSuppressed', Stats.SUM));
-    this.widgets.deadLettered.addLeftMetric(consumerMetric('EventsDeadLettered', Stats.SUM));
-    this.widgets.endToEnd.addLeftMetric(consumerMetric('EndToEndLatency', Stats.percentile(99)));
+    this.widgets.processed.addLeftMetric(consumerMetric(CONSUMER_METRICS.processed, Stats.SUM));
+    this.widgets.duplicates.addLeftMetric(consumerMetric(CONSUMER_METRICS.duplicates, Stats.SUM));
+    this.widgets.deadLettered.addLeftMetric(consumerMetric(CONSUMER_METRICS.deadLettered, Stats.SUM));
+    this.widgets.endToEnd.addLeftMetric(consumerMetric(CONSUMER_METRICS.endToEndLatency, Stats.percentile(99)));
+    if (consumer.kind === 'ordered') {
+      const parked = consumerMetric(CONSUMER_METRICS.parked, Stats.SUM);
+      // An event parks when its predecessor has not been applied: after a redrive or a recovery it
+      // resumes within minutes; parking for three periods in a row means a predecessor is missing
+      // (in the DLQ, in the relay failure queue, or never sent to a consumer that joined late).
+      this.addAlarm(`${Names.nodeUniqueId(consumer.function.node)}ParkedAlarm`, {
+        metric: parked,
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 3,
+        datapointsToAlarm: 3,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+        alarmDescription: `Consumer ${consumer.consumerName} keeps parking events whose predecessor it has not applied. Runbook: ${RUNBOOK}#events-parked`,
+      });
+      this.widgets.parked.addLeftMetric(parked);
+      this.widgets.parked.addRightMetric(consumerMetric(CONSUMER_METRICS.resumed, Stats.SUM));
+    }
     this.monitorFunction(consumer.function, `consumer ${consumer.consumerName}`);
   }
 

@@ -1,16 +1,18 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, Names, Stack, Validations } from 'aws-cdk-lib';
 import {
   DeduplicationScope,
   FifoThroughputLimit,
   Queue,
   QueueEncryption,
   type QueueProps,
+  RedrivePermission,
 } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { RETENTION_DEFAULTS } from '../../contract/retention';
 import { validateIntegerInRange } from './errors';
 
 /** Retention of every queue that holds failed messages: the SQS maximum, to leave time for a redrive. */
-export const DEAD_LETTER_RETENTION = Duration.days(14);
+export const DEAD_LETTER_RETENTION = Duration.days(RETENTION_DEFAULTS.deadLetterRetentionDays);
 
 /** Receives before SQS moves a message to the dead-letter queue, unless a construct says otherwise. */
 export const DEFAULT_MAX_RECEIVE_COUNT = 5;
@@ -44,16 +46,16 @@ export interface FailureQueueProps {
    */
   readonly fifo?: boolean;
   /**
-   * What sends failures to this queue, e.g. 'the stream mapping's on-failure destination';
+   * What sends failures to this queue, e.g. 'the EventBridge rule target's dead-letter queue';
    * recorded as the reason why the queue has no dead-letter queue of its own.
    */
   readonly usedAs: string;
 }
 
 /**
- * A queue at the end of a failure path that is not an SQS redrive target (a Lambda
- * on-failure destination, an EventBridge target dead-letter queue): encrypted, SSL
- * only, 14-day retention. Such a queue is itself the dead-letter queue, so it has none.
+ * A queue at the end of a failure path that is not an SQS redrive target (the relay's failure
+ * queue, an EventBridge target dead-letter queue): encrypted, SSL only, 14-day retention. Such a
+ * queue is itself the dead-letter queue, so it has none.
  */
 export function createFailureQueue(scope: Construct, id: string, props: FailureQueueProps): Queue {
   const queue = new Queue(scope, id, {
@@ -87,11 +89,16 @@ export interface SecureQueueProps {
 }
 
 /**
- * An encrypted, SSL-only queue with a dead-letter queue and redrive policy.
+ * An encrypted, SSL-only queue with a dead-letter queue and redrive policy; the dead-letter
+ * queue's redrive-allow policy admits only this queue as its source.
  *
  * The main queue keeps the SQS default retention (4 days) while the dead-letter queue keeps
  * 14: a standard queue's message keeps its original enqueue time when it moves to the
  * dead-letter queue, so the latter must retain longer or redriven messages expire early.
+ *
+ * The main queue has a name (derived from the stack and the construct path): the dead-letter
+ * queue's redrive-allow policy must name its ARN, and taking it from the queue itself would make
+ * each queue depend on the other.
  *
  * @example
  * const { queue, deadLetterQueue } = new SecureQueue(this, 'Queue', { fifo: true, maxReceiveCount: 5 });
@@ -107,13 +114,22 @@ export class SecureQueue extends Construct {
     const fifo = props.fifo ?? false;
     const maxReceiveCount = props.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT;
     validateIntegerInRange('maxReceiveCount', maxReceiveCount, 1, 1000);
+    const stack = Stack.of(this);
+    // SQS names: 80 characters, letters, digits, '-' and '_', '.fifo' included for FIFO queues.
+    const queueName = `${Names.uniqueResourceName(this, { maxLength: fifo ? 75 : 80, separator: '-' })}${fifo ? '.fifo' : ''}`;
+    const source = Queue.fromQueueAttributes(this, 'SourceQueue', {
+      queueArn: stack.formatArn({ service: 'sqs', resource: queueName }),
+      fifo,
+    });
 
     this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
       ...baseQueueProps(fifo),
       retentionPeriod: DEAD_LETTER_RETENTION,
+      redriveAllowPolicy: { redrivePermission: RedrivePermission.BY_QUEUE, sourceQueues: [source] },
     });
     this.queue = new Queue(this, 'Queue', {
       ...baseQueueProps(fifo),
+      queueName,
       visibilityTimeout: props.visibilityTimeout,
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount },
     });

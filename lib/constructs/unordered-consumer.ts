@@ -3,17 +3,12 @@ import { type EventPattern, type IEventBus, Rule } from 'aws-cdk-lib/aws-events'
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import {
-  ConsumerFunction,
-  type ConsumerOptions,
-  consumerVisibilityTimeout,
-  defaultConsumerName,
-} from './consumer-function';
+import { ConsumerFunction, type ConsumerOptions, consumerVisibilityTimeout } from './consumer-function';
 import { ConstructPropsError, validateDurationInRange, validateIntegerInRange } from './errors';
 import { createFailureQueue, SecureQueue } from './secure-queue';
 
-/** Props of {@link EventConsumer}. */
-export interface EventConsumerProps extends ConsumerOptions {
+/** Props of {@link UnorderedConsumer}. */
+export interface UnorderedConsumerProps extends ConsumerOptions {
   /** Bus the relay publishes to. */
   readonly eventBus: IEventBus;
   /** Events this consumer receives; must set at least one field. */
@@ -49,12 +44,12 @@ export interface EventConsumerProps extends ConsumerOptions {
  * cannot deliver (queue deleted, policy broken) is kept rather than dropped.
  *
  * @example
- * new EventConsumer(this, 'OrderActivity', {
+ * new UnorderedConsumer(this, 'OrderActivity', {
  *   eventBus, eventPattern: { source: ['com.example.orders'], detailType: Match.prefix('Order') },
- *   entry: 'consumers/order-activity', idempotencyTable, table,
+ *   consumerName: 'order-activity', idempotencyTable, table,
  * });
  */
-export class EventConsumer extends Construct {
+export class UnorderedConsumer extends Construct {
   /** Standard queue the rule delivers to. */
   readonly queue: Queue;
   /** Queue receiving messages that failed `maxReceiveCount` times. */
@@ -66,10 +61,10 @@ export class EventConsumer extends Construct {
   /** The consumer function. */
   readonly function: ConsumerFunction;
 
-  constructor(scope: Construct, id: string, props: EventConsumerProps) {
+  constructor(scope: Construct, id: string, props: UnorderedConsumerProps) {
     super(scope, id);
     const batchSize = props.batchSize ?? 10;
-    const consumerName = props.consumerName ?? defaultConsumerName(props.entry);
+    const { consumerName } = props;
     const targetRetryAttempts = props.targetRetryAttempts ?? 185;
     const targetMaxEventAge = props.targetMaxEventAge ?? Duration.hours(24);
     validateIntegerInRange('batchSize', batchSize, 1, 10_000);
@@ -122,7 +117,8 @@ export class EventConsumer extends Construct {
 
     this.function = new ConsumerFunction(this, 'Function', {
       ...props,
-      consumerName,
+      kind: 'unordered',
+      startPosition: 'first-seen',
       queue: this.queue,
       deadLetterQueue: this.deadLetterQueue,
       batchSize,

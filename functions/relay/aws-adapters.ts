@@ -166,6 +166,9 @@ function entryOf(message: FifoMessage, index: number): SendMessageBatchRequestEn
     MessageBody: event.json,
     MessageGroupId: event.pk,
     MessageDeduplicationId: event.envelope.id,
+    ...(message.startsAggregate
+      ? { MessageAttributes: { [TRANSPORT_ATTRIBUTES.startsAggregate]: { DataType: 'String', StringValue: 'true' } } }
+      : {}),
     ...(traceHeader
       ? { MessageSystemAttributes: { AWSTraceHeader: { DataType: 'String', StringValue: traceHeader } } }
       : {}),

@@ -26,7 +26,12 @@ export interface EventBusPublisher {
 
 /** What the relay sends to an ordered consumer's FIFO queue: an event, or a void marker in its place. */
 export type FifoMessage =
-  | { readonly kind: 'event'; readonly event: StoredOutboxEvent }
+  | {
+      readonly kind: 'event';
+      readonly event: StoredOutboxEvent;
+      /** Set by `backfill` on the oldest event it could still read of an aggregate whose history expired. */
+      readonly startsAggregate?: boolean;
+    }
   | { readonly kind: 'void'; readonly void: VoidedSequence };
 
 /** A sequence of an aggregate whose event no target can carry; the marker keeps the sequence whole. */

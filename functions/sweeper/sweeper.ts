@@ -187,14 +187,8 @@ export class Sweeper {
     records: ReadonlyArray<DynamoDBRecord>,
     counts: { budget: number; recovered: number; failures: number },
   ): Promise<DynamoDBRecord[]> {
-    const failed: DynamoDBRecord[] = [];
-    for (let i = 0; i < records.length; i += this.batchSize) {
-      const batch = records.slice(i, i + this.batchSize);
-      const response = await this.ports.relay.handle(batch);
-      const ids = new Set(response.batchItemFailures.map((failure) => failure.itemIdentifier));
-      for (const record of batch) if (ids.has(record.dynamodb?.SequenceNumber ?? '')) failed.push(record);
-      counts.budget -= batch.length;
-    }
+    const failed = await relayRecords(this.ports.relay, records, this.batchSize);
+    counts.budget -= records.length;
     counts.recovered += records.length - failed.length;
     counts.failures += failed.length;
     if (failed.length > 0) {
@@ -221,6 +215,25 @@ export class Sweeper {
       });
     }
   }
+}
+
+/**
+ * Feeds stream records through the relay core, `batchSize` a call, in order; returns the records
+ * it reported as failed.
+ */
+export async function relayRecords(
+  relay: SweeperPorts['relay'],
+  records: ReadonlyArray<DynamoDBRecord>,
+  batchSize: number,
+): Promise<DynamoDBRecord[]> {
+  const failed: DynamoDBRecord[] = [];
+  for (let i = 0; i < records.length; i += batchSize) {
+    const batch = records.slice(i, i + batchSize);
+    const response = await relay.handle(batch);
+    const ids = new Set(response.batchItemFailures.map((failure) => failure.itemIdentifier));
+    for (const record of batch) if (ids.has(record.dynamodb?.SequenceNumber ?? '')) failed.push(record);
+  }
+  return failed;
 }
 
 /**

@@ -1,10 +1,10 @@
-import { STACK_OUTPUTS } from '../../lib/stack-outputs';
+import { type ConsumerDeclaration, registeredConsumers } from '../../contract/consumers';
+import { consumerOutputKey, STACK_OUTPUTS } from '../../contract/stack-outputs';
 
 /**
- * Reading the stack outputs by their naming rules (lib/outbox-pipeline-stack.ts), so that a
- * consumer added to the stack is found here with no change: every consumer adds
- * `<Consumer>QueueUrl` and `<Consumer>DeadLetterQueueUrl`, event consumers also
- * `<Consumer>TargetDeadLetterQueueUrl`, and the relay adds `RelayFailureQueueUrl`.
+ * The stack's outputs, read through the consumer registry (contract/consumers.ts) and the output
+ * key names (contract/stack-outputs.ts): a consumer added to the registry is found here with no
+ * change, and no key is parsed for its suffix.
  */
 export type StackOutputs = Readonly<Record<string, string>>;
 
@@ -15,29 +15,13 @@ export interface NamedQueue {
   readonly url: string;
 }
 
-const DEAD_LETTER_SUFFIX = 'DeadLetterQueueUrl';
-const TARGET_DEAD_LETTER_SUFFIX = 'TargetDeadLetterQueueUrl';
-const FAILURE_SUFFIX = 'FailureQueueUrl';
-
-/** Is this output a dead-letter or failure queue? */
-export function isDeadLetterKey(key: string): boolean {
-  return key.includes(DEAD_LETTER_SUFFIX) || key.includes(FAILURE_SUFFIX);
-}
-
-/** Every dead-letter and failure queue in the outputs, by key. */
-export function deadLetterQueues(outputs: StackOutputs): NamedQueue[] {
-  return Object.entries(outputs)
-    .filter(([key]) => isDeadLetterKey(key))
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([key, url]) => ({ key, url }));
-}
-
-/** The ordered consumers' FIFO queues: `<Consumer>QueueUrl` outputs whose URL ends in `.fifo`. */
-export function orderedQueues(outputs: StackOutputs): NamedQueue[] {
-  return Object.entries(outputs)
-    .filter(([key, url]) => key.endsWith('QueueUrl') && !isDeadLetterKey(key) && url.endsWith('.fifo'))
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([key, url]) => ({ key, url }));
+/** A dead-letter or failure queue, and the queue its messages go back to (if any). */
+export interface DeadLetterQueue extends NamedQueue {
+  readonly key: string;
+  /** The consumer whose DLQ this is; absent for the relay failure queue. */
+  readonly consumer?: ConsumerDeclaration;
+  /** Where a redrive sends the messages; absent for the relay failure queue. */
+  readonly source?: NamedQueue & { readonly key: string };
 }
 
 /** A value the stack must output, or a failure naming the key and where outputs came from. */
@@ -54,6 +38,63 @@ export class MissingOutputError extends Error {
   override readonly name = 'MissingOutputError';
 }
 
+/**
+ * Every dead-letter and failure queue the outputs name: the relay failure queue, and for each
+ * registered consumer its DLQ (and, unordered, its EventBridge target's DLQ) with the consumer's
+ * queue as redrive source.
+ */
+export function deadLetterQueues(
+  outputs: StackOutputs,
+  consumers: ReadonlyArray<ConsumerDeclaration> = registeredConsumers(),
+): DeadLetterQueue[] {
+  const found: DeadLetterQueue[] = [];
+  const relayFailure = outputs[STACK_OUTPUTS.relayFailureQueueUrl];
+  if (relayFailure) found.push({ key: STACK_OUTPUTS.relayFailureQueueUrl, url: relayFailure });
+  for (const consumer of consumers) {
+    const sourceKey = consumerOutputKey(consumer.name, 'queueUrl');
+    const sourceUrl = outputs[sourceKey];
+    const source = sourceUrl ? { key: sourceKey, url: sourceUrl } : undefined;
+    const keys = [consumerOutputKey(consumer.name, 'deadLetterQueueUrl')];
+    if (consumer.kind === 'unordered') keys.push(consumerOutputKey(consumer.name, 'targetDeadLetterQueueUrl'));
+    for (const key of keys) {
+      const url = outputs[key];
+      if (url) found.push({ key, url, consumer, ...(source ? { source } : {}) });
+    }
+  }
+  return found;
+}
+
+/** The ordered consumers' FIFO queues the outputs name, with their consumers. */
+export function orderedQueues(
+  outputs: StackOutputs,
+  consumers: ReadonlyArray<ConsumerDeclaration> = registeredConsumers(),
+): Array<NamedQueue & { readonly key: string; readonly consumer: ConsumerDeclaration }> {
+  return consumers
+    .filter((consumer) => consumer.kind === 'ordered')
+    .flatMap((consumer) => {
+      const key = consumerOutputKey(consumer.name, 'queueUrl');
+      const url = outputs[key];
+      return url ? [{ key, url, consumer }] : [];
+    });
+}
+
+/** A registered consumer and its queue from the outputs, or a usage failure listing the consumers. */
+export function consumerQueue(
+  outputs: StackOutputs,
+  name: string,
+  source: string,
+  consumers: ReadonlyArray<ConsumerDeclaration> = registeredConsumers(),
+): { readonly consumer: ConsumerDeclaration; readonly queue: NamedQueue & { readonly key: string } } {
+  const consumer = consumers.find((candidate) => candidate.name === name);
+  if (!consumer) {
+    throw new MissingOutputError(
+      `${name} is not a registered consumer (contract/consumers.ts has ${consumers.map((c) => c.name).join(', ')})`,
+    );
+  }
+  const key = consumerOutputKey(name, 'queueUrl');
+  return { consumer, queue: { key, url: requireOutput(outputs, key, source) } };
+}
+
 /** A queue given as an output key or a URL. */
 export function resolveQueue(outputs: StackOutputs, keyOrUrl: string): NamedQueue | undefined {
   if (/^https?:\/\//.test(keyOrUrl)) {
@@ -62,40 +103,6 @@ export function resolveQueue(outputs: StackOutputs, keyOrUrl: string): NamedQueu
   }
   const url = outputs[keyOrUrl];
   return url === undefined ? undefined : { key: keyOrUrl, url };
-}
-
-/** Where a dead-letter queue's messages go back to, by output naming; or why there is no such place. */
-export type RedriveSource =
-  | { readonly kind: 'queue'; readonly queue: NamedQueue }
-  | { readonly kind: 'none'; readonly reason: string };
-
-/**
- * The queue a dead-letter queue's messages came from: `<Consumer>DeadLetterQueueUrl` and
- * `<Consumer>TargetDeadLetterQueueUrl` (events EventBridge could not deliver to the consumer's
- * queue) both go back to `<Consumer>QueueUrl`. The relay failure queue has no source queue.
- */
-export function redriveSource(outputs: StackOutputs, deadLetterKey: string): RedriveSource {
-  if (deadLetterKey === STACK_OUTPUTS.relayFailureQueueUrl || deadLetterKey.endsWith(FAILURE_SUFFIX)) {
-    return {
-      kind: 'none',
-      reason:
-        'the relay failure queue holds stream batch failures (shard and sequence-number ranges) and quarantined outbox items, not events of a queue: read them, fix the cause, then re-publish with `replay` (the sweeper also re-publishes pending events by itself)',
-    };
-  }
-  const prefix = deadLetterKey.endsWith(TARGET_DEAD_LETTER_SUFFIX)
-    ? deadLetterKey.slice(0, -TARGET_DEAD_LETTER_SUFFIX.length)
-    : deadLetterKey.endsWith(DEAD_LETTER_SUFFIX)
-      ? deadLetterKey.slice(0, -DEAD_LETTER_SUFFIX.length)
-      : undefined;
-  const sourceKey = prefix === undefined ? undefined : `${prefix}QueueUrl`;
-  const url = sourceKey === undefined ? undefined : outputs[sourceKey];
-  if (sourceKey === undefined || url === undefined) {
-    return {
-      kind: 'none',
-      reason: `no output names the source queue of ${deadLetterKey}${sourceKey === undefined ? '' : ` (looked for ${sourceKey})`}`,
-    };
-  }
-  return { kind: 'queue', queue: { key: sourceKey, url } };
 }
 
 /** How a queue appears in output: its key when known, else its URL. */

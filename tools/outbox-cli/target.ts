@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { relative } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { TargetOptions } from './arguments';
 import { CliFailure, UsageError } from './cli-io';
@@ -15,6 +16,7 @@ export interface Target {
   readonly dynamodb: DynamoDBClient;
   readonly sqs: SQSClient;
   readonly eventbridge: EventBridgeClient;
+  readonly s3: S3Client;
   /** True for the local pipeline (emulators instead of AWS). */
   readonly local: boolean;
   /** Closes the clients. */
@@ -25,7 +27,12 @@ export interface Target {
 interface LocalState {
   readonly pid: number;
   readonly region: string;
-  readonly endpoints: { readonly dynamodb: string; readonly sqs: string; readonly eventbridge: string };
+  readonly endpoints: {
+    readonly dynamodb: string;
+    readonly sqs: string;
+    readonly eventbridge: string;
+    readonly s3?: string;
+  };
   readonly outputs: StackOutputs;
 }
 
@@ -67,6 +74,7 @@ async function localTarget(): Promise<Target> {
     dynamodb: new DynamoDBClient({ ...config, endpoint: state.endpoints.dynamodb }),
     sqs: new SQSClient({ ...config, endpoint: state.endpoints.sqs }),
     eventbridge: new EventBridgeClient({ ...config, endpoint: state.endpoints.eventbridge }),
+    s3: new S3Client({ ...config, forcePathStyle: true, ...(state.endpoints.s3 ? { endpoint: state.endpoints.s3 } : {}) }),
   });
 }
 
@@ -95,6 +103,7 @@ async function deployedTarget(options: TargetOptions): Promise<Target> {
     dynamodb: new DynamoDBClient(config),
     sqs: new SQSClient(config),
     eventbridge: new EventBridgeClient(config),
+    s3: new S3Client(config),
   });
 }
 
@@ -171,7 +180,7 @@ export function withClients(
   description: string,
   outputs: StackOutputs,
   local: boolean,
-  clients: { dynamodb: DynamoDBClient; sqs: SQSClient; eventbridge: EventBridgeClient },
+  clients: { dynamodb: DynamoDBClient; sqs: SQSClient; eventbridge: EventBridgeClient; s3: S3Client },
 ): Target {
   return {
     description,
@@ -182,6 +191,7 @@ export function withClients(
       clients.dynamodb.destroy();
       clients.sqs.destroy();
       clients.eventbridge.destroy();
+      clients.s3.destroy();
     },
   };
 }

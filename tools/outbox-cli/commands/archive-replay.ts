@@ -3,7 +3,7 @@ import {
   DescribeReplayCommand,
   StartReplayCommand,
 } from '@aws-sdk/client-eventbridge';
-import { STACK_OUTPUTS } from '../../../lib/stack-outputs';
+import { STACK_OUTPUTS } from '../../../contract/stack-outputs';
 import {
   parseCommandArgs,
   parseInstant,

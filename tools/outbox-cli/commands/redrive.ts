@@ -21,14 +21,7 @@ import { CliFailure, type CliIo, EXIT, UsageError } from '../cli-io';
 import type { Command } from '../command';
 import { plural } from '../format';
 import { queueArn, queueDepth } from '../queue-depth';
-import {
-  deadLetterQueues,
-  type NamedQueue,
-  queueLabel,
-  redriveSource,
-  resolveQueue,
-  type StackOutputs,
-} from '../stack-outputs';
+import { deadLetterQueues, type NamedQueue, queueLabel, resolveQueue, type StackOutputs } from '../stack-outputs';
 
 /** Options of `redrive`. */
 export interface RedriveOptions {
@@ -36,7 +29,10 @@ export interface RedriveOptions {
   readonly queue: string;
   /** Where to move the messages: an output key or a URL. @default the DLQ's source queue by output naming */
   readonly to?: string;
-  /** `move-task`: SQS StartMessageMoveTask only; `copy`: receive → send → delete; `auto`: the first, else the second. */
+  /**
+   * `move-task`: SQS StartMessageMoveTask only (standard queues); `copy`: receive → send → delete;
+   * `auto`: copy for FIFO destinations, the move task else (copy where it is not available).
+   */
   readonly method: 'auto' | 'move-task' | 'copy';
   /** Move at most this many messages (copy only). */
   readonly maxMessages?: number;
@@ -51,24 +47,30 @@ export interface RedriveOptions {
 const HELP = `Usage: npm run outbox -- redrive --queue <output key or URL> [--to <output key or URL>] [options] <target>
 
 Moves the messages of a dead-letter queue back to the queue they came from, once the cause of
-the failures is fixed. The source queue comes from the output names: <Consumer>DeadLetterQueueUrl
-and <Consumer>TargetDeadLetterQueueUrl (events EventBridge could not deliver) both go back to
-<Consumer>QueueUrl; --to overrides it. The relay failure queue has no source queue: its messages
-are stream failure records and quarantined items, to read and then fix with \`replay\`.
+the failures is fixed, and checks that each one arrived. The source queue comes from the
+consumer registry: a consumer's DeadLetterQueueUrl (and TargetDeadLetterQueueUrl, events
+EventBridge could not deliver) go back to its QueueUrl; --to overrides it. The relay failure
+queue has no source queue: its messages are events the relay could not publish, with the reason,
+to fix and then re-publish with \`replay\` (or step over with \`skip\`).
 
-How: SQS StartMessageMoveTask (the console's "redrive"), polled with ListMessageMoveTasks until
-it completes. Where that is not available (the local SQS emulator answers InvalidAction; AWS only
-moves from queues that are some queue's redrive target), messages are moved one by one:
-receive, send to the destination, delete from the dead-letter queue, keeping the body, the
-message attributes and, on FIFO queues, the MessageGroupId and MessageDeduplicationId, in order.
-A FIFO destination drops a deduplication id it saw in the last 5 minutes: such messages are
-left in the dead-letter queue and reported; redrive them again a few minutes later.
+FIFO destinations (ordered consumers): messages are moved one by one, in order: receive, send to
+the destination with the body, the message attributes and the MessageGroupId, delete from the
+dead-letter queue. Each copy gets a new deduplication id: a move task keeps the old one, and the
+destination silently drops a deduplication id it saw in the last 5 minutes, so a message moved
+soon after it failed would vanish while the task reports it moved. Every send is checked; a
+message the destination did not take stays in the dead-letter queue and is reported.
+
+Standard destinations: SQS StartMessageMoveTask (the console's "redrive"), polled until it
+completes, then checked: what it says it moved against what it had to move, and what is left in
+the dead-letter queue. Where a move task is not available (the local SQS emulator; AWS moves only
+from queues that are some queue's redrive target), messages are copied as above.
 
 Options:
   --queue <key or URL>      the dead-letter queue, e.g. OrderProjectionDeadLetterQueueUrl
   --to <key or URL>         the destination queue (default: the source queue from the output names)
   --method <auto|move-task|copy>
-                            StartMessageMoveTask, falling back to copying (default auto); or force one
+                            auto (default): copy for FIFO, move task for standard (copy if unavailable);
+                            move-task is refused for FIFO destinations (see above)
   --max-messages <n>        move at most n messages, e.g. 1 to try one first (implies --method copy)
   --poll-seconds <n>        seconds between progress polls of the move task (default 5)
   -h, --help                show this help
@@ -124,6 +126,12 @@ export const redriveCommand: Command<RedriveOptions> = {
     io.out(
       `Redrive ${queueLabel(source)} → ${queueLabel(destination)} (${depth.visible} visible, ${depth.inFlight} in flight)`,
     );
+    const fifo = destination.url.endsWith('.fifo');
+    if (fifo && options.method === 'move-task') {
+      throw new UsageError(
+        'a move task keeps deduplication ids, and a FIFO destination drops one it saw in the last 5 minutes: use --method copy (or auto)',
+      );
+    }
     if (depth.visible === 0) {
       io.out(
         depth.inFlight === 0
@@ -132,7 +140,7 @@ export const redriveCommand: Command<RedriveOptions> = {
       );
       return EXIT.ok;
     }
-    if (options.method !== 'copy') {
+    if (options.method !== 'copy' && !fifo) {
       const outcome = await moveTask(target.sqs, source, destination, options, sleep, io);
       if (outcome !== 'unsupported') return outcome;
     }
@@ -145,25 +153,28 @@ function endpoints(
   options: RedriveOptions,
 ): { source: NamedQueue; destination: NamedQueue } {
   const source = resolveQueue(outputs, options.queue);
+  const known = deadLetterQueues(outputs);
   if (source === undefined) {
-    const known = deadLetterQueues(outputs).map(queueLabel).join(', ') || 'none';
     throw new UsageError(
-      `--queue ${options.queue} is neither a URL nor an output key (dead-letter queues: ${known})`,
+      `--queue ${options.queue} is neither a URL nor an output key (dead-letter queues: ${known.map(queueLabel).join(', ') || 'none'})`,
     );
   }
   let destination: NamedQueue | undefined;
   if (options.to !== undefined) {
     destination = resolveQueue(outputs, options.to);
-    if (destination === undefined)
-      throw new UsageError(`--to ${options.to} is neither a URL nor an output key`);
-  } else if (source.key === undefined) {
-    throw new UsageError(
-      `${source.url} is not in the stack outputs, so its source queue is unknown: pass --to <queue>`,
-    );
+    if (destination === undefined) throw new UsageError(`--to ${options.to} is neither a URL nor an output key`);
   } else {
-    const found = redriveSource(outputs, source.key);
-    if (found.kind === 'none') throw new CliFailure(`cannot redrive ${source.key}: ${found.reason}`);
-    destination = found.queue;
+    const entry = known.find((queue) => queue.url === source.url);
+    if (entry === undefined) {
+      throw new UsageError(`${queueLabel(source)} is not a dead-letter queue of a registered consumer: pass --to <queue>`);
+    }
+    if (entry.source === undefined) {
+      throw new CliFailure(
+        `cannot redrive ${entry.key}: it holds events the relay could not publish (with the reason), not messages of a queue`,
+        'read them, fix the cause, then re-publish with `replay` (or step ordered consumers over them with `skip`)',
+      );
+    }
+    destination = entry.source;
   }
   if (destination.url === source.url) throw new UsageError('--to is the dead-letter queue itself');
   if (source.url.endsWith('.fifo') !== destination.url.endsWith('.fifo')) {
@@ -227,12 +238,7 @@ async function moveTask(
     const progress = `${task.Status}: ${task.ApproximateNumberOfMessagesMoved ?? 0} of ${task.ApproximateNumberOfMessagesToMove ?? '?'} moved`;
     if (progress !== last) io.out(`  ${progress}`);
     last = progress;
-    if (task.Status === 'COMPLETED') {
-      io.out(
-        `Done: ${plural(task.ApproximateNumberOfMessagesMoved ?? 0, 'message')} moved to ${queueLabel(destination)}.`,
-      );
-      return EXIT.ok;
-    }
+    if (task.Status === 'COMPLETED') return verifyMoveTask(sqs, source, destination, task, io);
     if (task.Status === 'FAILED' || task.Status === 'CANCELLED') {
       throw new CliFailure(
         `the message move task ${task.Status === 'FAILED' ? 'failed' : 'was cancelled'}${task.FailureReason ? `: ${task.FailureReason}` : ''}`,
@@ -240,6 +246,32 @@ async function moveTask(
       );
     }
   }
+}
+
+/**
+ * Checks a completed move task: what it moved against what it had to move, and what is left in
+ * the dead-letter queue. Anything left over is reported as not moved.
+ */
+async function verifyMoveTask(
+  sqs: SQSClient,
+  source: NamedQueue,
+  destination: NamedQueue,
+  task: { ApproximateNumberOfMessagesMoved?: number; ApproximateNumberOfMessagesToMove?: number },
+  io: CliIo,
+): Promise<number> {
+  const moved = task.ApproximateNumberOfMessagesMoved ?? 0;
+  const toMove = task.ApproximateNumberOfMessagesToMove ?? moved;
+  const left = await queueDepth(sqs, source.url);
+  io.out(`Move task completed: ${plural(moved, 'message')} moved to ${queueLabel(destination)} (of ${toMove} to move).`);
+  if (moved < toMove || left.visible + left.inFlight > 0) {
+    io.out(
+      `Not moved: ${plural(Math.max(toMove - moved, left.visible + left.inFlight), 'message')} still in ${queueLabel(source)} (${left.visible} visible, ${left.inFlight} in flight).`,
+    );
+    io.out('Next: run the same redrive again (it moves only what is still there), or --method copy to see each message.');
+    return EXIT.failure;
+  }
+  io.out(`Checked: ${queueLabel(source)} is empty.`);
+  return EXIT.ok;
 }
 
 /** Why StartMessageMoveTask cannot be used here, or undefined when the error is something else. */
@@ -356,24 +388,27 @@ async function moveOne(
       ...(fifo
         ? {
             MessageGroupId: group,
-            MessageDeduplicationId: message.Attributes?.MessageDeduplicationId ?? message.MessageId,
+            // A new deduplication id: the old one may still be in the destination's 5-minute window.
+            MessageDeduplicationId: freshDeduplicationId(message.Attributes?.MessageDeduplicationId ?? message.MessageId ?? ''),
           }
         : {}),
     }),
   );
-  if (fifo) {
-    // A deduplicated send is answered with the id of the message it duplicates: the original
-    // (moved to the DLQ by SQS, so same id) or the one the consumer kit names in sourceMessageId.
-    const original = message.MessageAttributes?.sourceMessageId?.StringValue;
-    if (
-      sent.MessageId !== undefined &&
-      (sent.MessageId === message.MessageId || sent.MessageId === original)
-    ) {
-      return 'the destination dropped it as a duplicate (its deduplication id was used in the last 5 minutes)';
-    }
+  // Arrival is checked: a send that was not taken (no id), or that was answered with the id of
+  // the message it would duplicate, has not moved the message.
+  const original = message.MessageAttributes?.sourceMessageId?.StringValue;
+  if (sent.MessageId === undefined) return 'the destination did not confirm the send';
+  if (sent.MessageId === message.MessageId || sent.MessageId === original) {
+    return 'the destination dropped it as a duplicate';
   }
   await sqs.send(new DeleteMessageCommand({ QueueUrl: source.url, ReceiptHandle: message.ReceiptHandle }));
   return undefined;
+}
+
+/** A deduplication id no FIFO queue has seen: the old one with a redrive suffix, within 128 characters. */
+export function freshDeduplicationId(original: string): string {
+  const suffix = `.redrive.${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+  return `${original.slice(0, 128 - suffix.length)}${suffix}`;
 }
 
 function copyAttributes(

@@ -1,10 +1,5 @@
-import {
-  DynamoDbPendingMarks,
-  EventBridgeBusPublisher,
-  SqsFifoPublisher,
-} from '../../../functions/relay/aws-adapters';
-import type { StoredOutboxEvent } from '../../../functions/shared/outbox-item';
-import { STACK_OUTPUTS } from '../../../lib/stack-outputs';
+import { STACK_OUTPUTS } from '../../../contract/stack-outputs';
+import { fromOutboxItem } from '../../../functions/shared/outbox-item';
 import {
   parseChoice,
   parseCommandArgs,
@@ -14,19 +9,16 @@ import {
   TARGET_OPTION_SPECS,
   targetOptions,
 } from '../arguments';
+import { cliRelay, publishItems } from '../cli-relay';
 import { CliFailure, EXIT, UsageError } from '../cli-io';
 import type { Command } from '../command';
 import { columns, plural } from '../format';
-import { MAX_SEQUENCE, type ReadOutboxItem, readAggregate, scanTimeRange } from '../outbox-reader';
-import { type AggregateEvents, type ReplayDestinations, replayEvents } from '../replay-publisher';
-import { orderedQueues, queueLabel, requireOutput } from '../stack-outputs';
+import { MAX_SEQUENCE, readAggregate, scanTimeRange } from '../outbox-reader';
+import { orderedQueues, requireOutput } from '../stack-outputs';
 import type { Target } from '../target';
 
 /** Above this many events, a time-range replay needs `--yes`. */
 export const REPLAY_CONFIRM_ABOVE = 100;
-
-/** FIFO queues drop a message whose deduplication id they saw this recently. */
-const FIFO_DEDUPLICATION_WINDOW_MS = 5 * 60_000;
 
 /** Which events `replay` reads. */
 export type ReplaySelection =
@@ -42,8 +34,6 @@ export interface ReplayOptions {
   readonly yes: boolean;
   /** @default setTimeout-based sleep (retry backoff) */
   readonly sleep?: (ms: number) => Promise<void>;
-  /** @default Date.now */
-  readonly now?: () => number;
 }
 
 const HELP = `Usage:
@@ -51,11 +41,12 @@ const HELP = `Usage:
   npm run outbox -- replay --since <time> --until <time> [--yes] [options] <target>
 
 Re-publishes committed outbox events from the table to the event bus and to every ordered
-consumer's FIFO queue, as the relay does: the same event JSON and event ids, the aggregate as
-FIFO message group, and each aggregate's events in sequence order. Safe to repeat: FIFO queues
-drop an event id they saw in the last 5 minutes, and consumers skip an event they have already
-processed (their idempotency records live as long as outbox items, 7 days by default), so a
-replay reaches only consumers that missed the event or lost its effect.
+consumer's FIFO queue through the relay core itself: the same event JSON and ids, the aggregate
+as FIFO message group, each aggregate's events in sequence order, void markers for what no target
+can carry (those go to the relay failure queue). Safe to repeat: FIFO queues drop an event id
+they saw in the last 5 minutes, unordered consumers skip an event they remember (consumerMemory,
+14 days by default, at least the outbox retention), ordered consumers skip anything their
+checkpoint has passed. A replay reaches only consumers that missed the event.
 
   --aggregate <Type#id>    one aggregate, e.g. Order#o-1 (a consistent Query on its partition)
   --from-sequence <n>      first sequence to replay (default 1)
@@ -70,8 +61,7 @@ replay reaches only consumers that missed the event or lost its effect.
   --yes                    go ahead with a time-range replay of more than ${REPLAY_CONFIRM_ABOVE} events
   -h, --help               show this help
 
-After a replay to every destination, the outbox items' pending marks are cleared (as the relay
-does), so the sweeper and \`status\` stop counting them.
+To rebuild one consumer from the table without sending to anyone else, use \`backfill\`.
 
 ${TARGET_HELP}
 
@@ -147,184 +137,76 @@ export const replayCommand: Command<ReplayOptions> = {
   },
   async run(target, options, io) {
     const tableName = requireOutput(target.outputs, STACK_OUTPUTS.tableName, target.description);
-    const { items, scanned } = await readSelection(target, tableName, options.selection);
-    const malformed = items.filter((item) => item.event === undefined);
-    const aggregates = groupByAggregate(items);
-    const events = aggregates.flatMap((aggregate) => aggregate.events);
-    const destinations = chooseDestinations(target, options.destinations);
-
+    const items = await readSelection(target, tableName, options.selection);
+    const events = items.flatMap((item) => {
+      try {
+        return [fromOutboxItem(item)];
+      } catch (error) {
+        io.err(`note: ${String(item.pk)} ${String(item.sk)} is not a valid event (${(error as Error).message}); the relay core sends it to the failure queue`);
+        return [];
+      }
+    });
+    const queueUrls = options.destinations === 'bus' ? [] : orderedQueues(target.outputs).map((queue) => queue.url);
+    if (options.destinations === 'queues' && queueUrls.length === 0) {
+      throw new CliFailure('the stack has no ordered consumer queue in its outputs', 'replay to the bus with --send-to bus');
+    }
+    const destinations = describe(options.destinations, queueUrls.length);
     io.out(`Target: ${target.description}`);
-    io.out(
-      options.selection.kind === 'aggregate'
-        ? `Read ${plural(events.length, 'event')} of ${options.selection.aggregateKey} (sequences ${options.selection.from}..${options.selection.to === MAX_SEQUENCE ? 'latest' : options.selection.to}).`
-        : `Scanned ${plural(scanned, 'item')} of ${tableName}: ${plural(events.length, 'event')} of ${plural(aggregates.length, 'aggregate')} between ${options.selection.since.toISOString()} and ${options.selection.until.toISOString()}.`,
-    );
-    for (const item of malformed) {
-      io.err(
-        `cannot replay ${item.pk} ${item.sk}: ${item.error} (left out; the relay quarantines such items in its failure queue)`,
-      );
-    }
-    if (events.length === 0) {
+    io.out(`Read ${plural(items.length, 'outbox item')} (${describeSelection(options.selection)}); destinations: ${destinations}.`);
+    if (items.length === 0) {
       io.out('Nothing to replay.');
-      return malformed.length > 0 ? EXIT.failure : EXIT.ok;
+      return EXIT.ok;
     }
-    io.out(`Destinations: ${describeDestinations(destinations)}.`);
-
     if (options.dryRun) {
-      for (const line of columns(
-        events.map((event) => [
-          event.pk,
-          `#${event.sequence}`,
-          event.envelope.type,
-          event.envelope.id,
-          event.envelope.time,
-        ]),
-      ))
+      for (const line of columns(events.map((e) => [e.pk, `#${e.sequence}`, e.envelope.type, e.envelope.id, e.envelope.time]))) {
         io.out(line);
-      io.out(`Dry run: nothing was sent (${plural(events.length, 'event')} would be).`);
-      return malformed.length > 0 ? EXIT.failure : EXIT.ok;
+      }
+      io.out(`Dry run: nothing was sent (${plural(items.length, 'item')} would be).`);
+      return EXIT.ok;
     }
-    if (options.selection.kind === 'time-range' && events.length > REPLAY_CONFIRM_ABOVE && !options.yes) {
+    if (options.selection.kind === 'time-range' && items.length > REPLAY_CONFIRM_ABOVE && !options.yes) {
       throw new CliFailure(
-        `${events.length} events match, more than ${REPLAY_CONFIRM_ABOVE}; replaying them re-sends each to ${describeDestinations(destinations)}`,
+        `${items.length} events match, more than ${REPLAY_CONFIRM_ABOVE}; replaying them re-sends each to ${destinations}`,
         'list them with --dry-run, narrow the range, or rerun with --yes to go ahead',
       );
     }
-    const now = (options.now ?? Date.now)();
-    if (
-      destinations.queues.length > 0 &&
-      events.some((event) => now - Date.parse(event.envelope.time) < FIFO_DEDUPLICATION_WINDOW_MS)
-    ) {
-      io.err(
-        'note: some events were committed less than 5 minutes ago; a FIFO queue that already received them drops them again as duplicates (deduplication id = event id)',
-      );
-    }
-
-    const { results, confirmedEverywhere } = await replayEvents(aggregates, destinations, {
+    const { relay, report } = cliRelay(target, { bus: options.destinations !== 'queues', queueUrls }, io, {
       sleep: options.sleep,
     });
-    for (const line of columns(
-      results.map((result) => [
-        result.label,
-        `${result.sent} sent`,
-        result.failed.length > 0 ? `${result.failed.length} failed` : '',
-        result.heldBack > 0 ? `${result.heldBack} held back to keep order` : '',
-      ]),
-    ))
-      io.out(line.trimEnd());
-    for (const result of results) {
-      for (const failure of result.failed) {
-        io.err(`${result.label}: ${failure.event.pk} #${failure.event.sequence} failed: ${failure.error}`);
-      }
-    }
-
-    if (options.destinations === 'all') {
-      const cleared = await clearPendingMarks(target, tableName, items, confirmedEverywhere);
-      if (cleared > 0) io.out(`Cleared the pending mark of ${plural(cleared, 'event')}.`);
-    }
-    const failures = results.reduce((sum, result) => sum + result.failed.length + result.heldBack, 0);
-    if (failures > 0) {
-      io.out(`Incomplete: ${plural(failures, 'event delivery', 'event deliveries')} did not happen.`);
-      io.out(
-        'Next: check the errors above (throttling, permissions, a deleted queue), then run the same replay again; it is safe to repeat.',
-      );
+    const failed = await publishItems(relay, items);
+    const published = report.counts.eventsPublished ?? 0;
+    const poison = report.counts.poisonEvents ?? 0;
+    io.out(`Published ${plural(published, 'event')} to ${destinations}${poison > 0 ? `; ${plural(poison, 'item')} sent to the relay failure queue` : ''}.`);
+    if (failed.length > 0) {
+      io.out(`Incomplete: ${plural(failed.length, 'aggregate')} could not be published everywhere (errors above).`);
+      io.out('Next: check the errors (throttling, permissions, a deleted queue), then run the same replay again; it is safe to repeat.');
       return EXIT.failure;
     }
-    if (malformed.length > 0) {
-      io.out(
-        `Done, except ${plural(malformed.length, 'outbox item')} that could not be read as events (see above).`,
-      );
+    if (poison > 0) {
+      io.out('Done, except the items in the relay failure queue (see docs/operations.md, "Relay poison events").');
       return EXIT.failure;
     }
-    io.out(`Done: every destination confirmed all ${plural(events.length, 'event')}.`);
+    io.out(`Done: every destination confirmed all ${plural(published, 'event')}.`);
     return EXIT.ok;
   },
 };
 
-async function readSelection(
-  target: Target,
-  tableName: string,
-  selection: ReplaySelection,
-): Promise<{ items: ReadOutboxItem[]; scanned: number }> {
+async function readSelection(target: Target, tableName: string, selection: ReplaySelection) {
   if (selection.kind === 'aggregate') {
-    const items = await readAggregate(
-      target.dynamodb,
-      tableName,
-      selection.aggregateKey,
-      selection.from,
-      selection.to,
-    );
-    return { items, scanned: items.length };
+    return readAggregate(target.dynamodb, tableName, selection.aggregateKey, selection.from, selection.to);
   }
   return scanTimeRange(target.dynamodb, tableName, selection.since, selection.until);
 }
 
-/** Events grouped by aggregate, each group in sequence order, groups by first event time. */
-export function groupByAggregate(items: ReadonlyArray<ReadOutboxItem>): AggregateEvents[] {
-  const byKey = new Map<string, StoredOutboxEvent[]>();
-  for (const { event } of items) {
-    if (event === undefined) continue;
-    byKey.set(event.pk, [...(byKey.get(event.pk) ?? []), event]);
-  }
-  return [...byKey]
-    .map(([key, events]) => ({ key, events: events.sort((a, b) => a.sequence - b.sequence) }))
-    .sort((a, b) => (a.events[0]?.envelope.time ?? '').localeCompare(b.events[0]?.envelope.time ?? ''));
+function describeSelection(selection: ReplaySelection): string {
+  return selection.kind === 'aggregate'
+    ? `${selection.aggregateKey}, sequences ${selection.from}..${selection.to === MAX_SEQUENCE ? 'latest' : selection.to}`
+    : `committed in [${selection.since.toISOString()}, ${selection.until.toISOString()}), by a table scan`;
 }
 
-function chooseDestinations(target: Target, which: ReplayOptions['destinations']): ReplayDestinations {
-  const queues = which === 'bus' ? [] : orderedQueues(target.outputs);
-  if (which === 'queues' && queues.length === 0) {
-    throw new CliFailure(
-      'the stack outputs name no ordered FIFO queue (<Consumer>QueueUrl ending in .fifo)',
-      'replay to the bus with --send-to bus, or check the outputs',
-    );
-  }
-  const busName =
-    which === 'queues'
-      ? undefined
-      : requireOutput(target.outputs, STACK_OUTPUTS.eventBusName, target.description);
-  return {
-    bus:
-      busName === undefined
-        ? undefined
-        : {
-            label: `event bus ${busName}`,
-            publisher: new EventBridgeBusPublisher(target.eventbridge, busName),
-          },
-    queues: queues.map((queue) => ({ label: queueLabel(queue), url: queue.url })),
-    queuePublisher: new SqsFifoPublisher(target.sqs),
-  };
-}
-
-function describeDestinations(destinations: ReplayDestinations): string {
-  const parts = [
-    ...(destinations.bus ? [`the ${destinations.bus.label}`] : []),
-    ...(destinations.queues.length > 0
-      ? [
-          `${plural(destinations.queues.length, 'ordered queue')} (${destinations.queues.map((q) => q.label).join(', ')})`,
-        ]
-      : []),
-  ];
-  return parts.join(' and ');
-}
-
-async function clearPendingMarks(
-  target: Target,
-  tableName: string,
-  items: ReadonlyArray<ReadOutboxItem>,
-  confirmed: ReadonlyArray<StoredOutboxEvent>,
-): Promise<number> {
-  const stillPending = new Set(items.filter((item) => item.pending).map((item) => item.event));
-  const byAggregate = new Map<string, number[]>();
-  for (const event of confirmed) {
-    if (!stillPending.has(event)) continue;
-    byAggregate.set(event.pk, [...(byAggregate.get(event.pk) ?? []), event.sequence]);
-  }
-  const marks = new DynamoDbPendingMarks(target.dynamodb, tableName);
-  let cleared = 0;
-  for (const [aggregateKey, sequences] of byAggregate) {
-    await marks.clear(aggregateKey, sequences);
-    cleared += sequences.length;
-  }
-  return cleared;
+function describe(which: ReplayOptions['destinations'], queues: number): string {
+  const queuesPart = `${plural(queues, 'ordered queue')}`;
+  if (which === 'bus') return 'the event bus';
+  if (which === 'queues') return queuesPart;
+  return `the event bus and ${queuesPart}`;
 }

@@ -22,6 +22,7 @@ import {
   UNRESOLVED,
   type ValueResolver,
 } from './policy-document';
+import { queueArnFromUrl } from './requests/sqs';
 
 /** The services whose requests the local runtime authorizes; statements about others are not read. */
 export const ENFORCED_SERVICES: ReadonlySet<string> = new Set(['dynamodb', 'sqs', 'events', 's3', 'lambda']);
@@ -337,21 +338,6 @@ function readResourcePolicies(context: ReadContext): Map<string, PolicyStatement
     }
   }
   return policies;
-}
-
-/** `arn:aws:sqs:<region>:<account>:<name>` from a queue URL (`https://<host>/<account>/<name>`). */
-export function queueArnFromUrl(
-  queueUrl: string,
-  where: { readonly region: string; readonly accountId: string },
-) {
-  if (queueUrl === UNRESOLVED) return UNRESOLVED;
-  if (queueUrl.startsWith('arn:')) return queueUrl;
-  const [account, name] = queueUrl
-    .replace(/^[a-z]+:\/\/[^/]+/i, '')
-    .split('/')
-    .filter(Boolean);
-  const region = /sqs\.([a-z0-9-]+)\./.exec(queueUrl)?.[1] ?? where.region;
-  return name === undefined ? UNRESOLVED : `arn:aws:sqs:${region}:${account ?? where.accountId}:${name}`;
 }
 
 /** Function ARN from a FunctionName / TargetFunctionArn value: an ARN, or a name in the local account. */

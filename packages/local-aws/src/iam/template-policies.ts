@@ -3,7 +3,8 @@
  * identity-based statements (inline `Policies`, every `AWS::IAM::Policy` and
  * `AWS::IAM::ManagedPolicy` attached to it, known AWS managed policies), which
  * role each function runs as, and the resource-based policies of queues
- * (`AWS::SQS::QueuePolicy`), buckets (`AWS::S3::BucketPolicy`) and functions
+ * (`AWS::SQS::QueuePolicy`), buckets (`AWS::S3::BucketPolicy`), tables
+ * (`ResourcePolicy` of `AWS::DynamoDB::Table`) and functions
  * (`AWS::Lambda::Permission`, `AWS::Lambda::Url`).
  *
  * Values are resolved by the caller's resolver (the runtime's `resolveValue`
@@ -332,6 +333,15 @@ function readResourcePolicies(context: ReadContext): Map<string, PolicyStatement
         bucket === UNRESOLVED ? bucket : `arn:aws:s3:::${bucket}`,
         read(context, p.PolicyDocument, logicalId),
       );
+    } else if (resource.Type === 'AWS::DynamoDB::Table' && p.ResourcePolicy !== undefined) {
+      const document = (p.ResourcePolicy as { PolicyDocument?: unknown }).PolicyDocument;
+      const arn = resolveOrMark(
+        { 'Fn::GetAtt': [logicalId, 'Arn'] },
+        `${logicalId}.ResourcePolicy`,
+        resolve,
+        log,
+      );
+      add(arn, read(context, document, `${logicalId}.ResourcePolicy`));
     } else if (resource.Type === 'AWS::Lambda::Permission') {
       const permission = readLambdaPermission(logicalId, p, context);
       if (permission) add(permission.functionArn, [permission.statement]);
@@ -368,4 +378,20 @@ function readFunctionUrls(context: ReadContext): Map<string, 'AWS_IAM' | 'NONE'>
     urls.set(functionArnOf(target, context.options), p.AuthType);
   }
   return urls;
+}
+
+/** Raised by {@link assertNoPolicyErrors} when a template's permissions cannot be read faithfully. */
+export class IamTemplateError extends Error {
+  constructor(readonly issues: readonly PolicyIssue[]) {
+    super(
+      `the template's permissions cannot be emulated faithfully:\n${issues.map((i) => `  ${i.where}: ${i.message}`).join('\n')}`,
+    );
+    this.name = 'IamTemplateError';
+  }
+}
+
+/** Throws an {@link IamTemplateError} listing every `error` issue; warnings pass. */
+export function assertNoPolicyErrors(policies: TemplatePolicies): void {
+  const errors = policies.issues.filter((issue) => issue.severity === 'error');
+  if (errors.length > 0) throw new IamTemplateError(errors);
 }

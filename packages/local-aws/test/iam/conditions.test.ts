@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { evaluateCondition, parseOperator } from '../../src/iam/conditions';
 import { type ConditionContext, contextLookup } from '../../src/iam/context';
 
+/** `${name}`: an IAM policy variable (a plain string in policies, not a template literal). */
+const v = (name: string) => `\${${name}}`;
+
 function holds(operator: string, key: string, values: string[], context: ConditionContext): boolean {
   return evaluateCondition({ operator, key, values }, contextLookup(context));
 }
@@ -79,7 +82,7 @@ describe('evaluateCondition on single-valued keys', () => {
 
   it('expands a policy variable inside StringEquals values', () => {
     // Act
-    const result = holds('StringEquals', 'dynamodb:LeadingKeys', ['${aws:userid}'], {
+    const result = holds('StringEquals', 'dynamodb:LeadingKeys', [v('aws:userid')], {
       'dynamodb:LeadingKeys': 'AROA1:session',
       'aws:userid': 'AROA1:session',
     });

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { UNRESOLVED } from '../../src/iam/policy-document';
-import { readTemplatePolicies } from '../../src/iam/template-policies';
+import {
+  assertNoPolicyErrors,
+  IamTemplateError,
+  readTemplatePolicies,
+} from '../../src/iam/template-policies';
 import {
   ACCOUNT,
   loadPipelineTemplate,
@@ -278,5 +282,62 @@ describe('readTemplatePolicies on other shapes', () => {
 
     // Assert
     expect(policies.resourcePolicies.get('arn:aws:s3:::assets')?.[0]?.principal?.everyone).toBe(true);
+  });
+
+  it('reads a table ResourcePolicy under the table ARN', () => {
+    // Act
+    const policies = readTemplatePolicies(
+      {
+        Resources: {
+          T: {
+            Type: 'AWS::DynamoDB::Table',
+            Properties: {
+              ResourcePolicy: {
+                PolicyDocument: {
+                  Statement: [
+                    { Effect: 'Deny', Principal: '*', Action: 'dynamodb:DeleteTable', Resource: '*' },
+                  ],
+                },
+              },
+            },
+          },
+        },
+      },
+      {
+        accountId: ACCOUNT,
+        region: REGION,
+        resolve: () => tableArn('T'),
+      },
+    );
+
+    // Assert
+    expect(policies.resourcePolicies.get(tableArn('T'))).toEqual([
+      expect.objectContaining({ effect: 'Deny' }),
+    ]);
+  });
+});
+
+describe('assertNoPolicyErrors', () => {
+  it('passes the synthesized pipeline', () => {
+    // Act
+    const act = () => assertNoPolicyErrors(read());
+
+    // Assert
+    expect(act).not.toThrow();
+  });
+
+  it('lists every error issue of a template that cannot be emulated faithfully', () => {
+    // Arrange
+    const policies = readTemplatePolicies(
+      { Resources: { F: { Type: 'AWS::Lambda::Function', Properties: { Role: 'arn:aws:iam::1:role/x' } } } },
+      { accountId: ACCOUNT, region: REGION, resolve: String },
+    );
+
+    // Act
+    const act = () => assertNoPolicyErrors(policies);
+
+    // Assert
+    expect(act).toThrow(IamTemplateError);
+    expect(act).toThrow(/F\.Role: is not Fn::GetAtt of a role in the template/);
   });
 });

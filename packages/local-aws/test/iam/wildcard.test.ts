@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { contextLookup } from '../../src/iam/context';
 import { matchesArn, matchesWildcard, substituteVariables } from '../../src/iam/wildcard';
 
+/** `${name}`: an IAM policy variable (a plain string in policies, not a template literal). */
+const v = (name: string) => `\${${name}}`;
+
 describe('matchesWildcard', () => {
   it.each([
     ['dynamodb:Get*', 'dynamodb:GetItem', true],
@@ -50,14 +53,14 @@ describe('matchesWildcard', () => {
 
     // Act
     const inside = matchesWildcard(
-      'arn:aws:sqs:*:${aws:PrincipalAccount}:*',
+      `arn:aws:sqs:*:${v('aws:PrincipalAccount')}:*`,
       'arn:aws:sqs:us-east-1:000000000000:q',
       {
         lookup,
       },
     );
     const outside = matchesWildcard(
-      'arn:aws:sqs:*:${aws:PrincipalAccount}:*',
+      `arn:aws:sqs:*:${v('aws:PrincipalAccount')}:*`,
       'arn:aws:sqs:us-east-1:111111111111:q',
       {
         lookup,
@@ -70,7 +73,7 @@ describe('matchesWildcard', () => {
 
   it('does not match when a policy variable names a key the request does not carry', () => {
     // Act
-    const matched = matchesWildcard('arn:aws:s3:::b/${aws:username}/*', 'arn:aws:s3:::b/x/y', {
+    const matched = matchesWildcard(`arn:aws:s3:::b/${v('aws:username')}/*`, 'arn:aws:s3:::b/x/y', {
       lookup: contextLookup({}),
     });
 
@@ -78,13 +81,13 @@ describe('matchesWildcard', () => {
     expect(matched).toBe(false);
   });
 
-  it('reads ${*} as a literal star, not a wildcard', () => {
+  it(`reads ${v('*')} as a literal star, not a wildcard`, () => {
     // Arrange
     const lookup = contextLookup({});
 
     // Act
-    const literal = matchesWildcard('a${*}b', 'a*b', { lookup });
-    const other = matchesWildcard('a${*}b', 'axxb', { lookup });
+    const literal = matchesWildcard(`a${v('*')}b`, 'a*b', { lookup });
+    const other = matchesWildcard(`a${v('*')}b`, 'axxb', { lookup });
 
     // Assert
     expect([literal, other]).toEqual([true, false]);
@@ -123,7 +126,7 @@ describe('matchesArn', () => {
 describe('substituteVariables', () => {
   it('uses the default value written after the variable when the key is missing', () => {
     // Act
-    const value = substituteVariables("${aws:username, 'nobody'}", contextLookup({}));
+    const value = substituteVariables(v("aws:username, 'nobody'"), contextLookup({}));
 
     // Assert
     expect(value).toBe('nobody');

@@ -78,6 +78,54 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
+interface Upstream {
+  readonly upstream: URL;
+  readonly agent: Agent;
+  readonly service: ProxiedService;
+}
+
+/**
+ * Sends an allowed request on to the engine and pipes the answer back. The Host
+ * names the engine (S3 keeps a virtual-hosted bucket name and only swaps the port).
+ */
+function forward(
+  req: IncomingMessage,
+  res: ServerResponse,
+  body: Buffer | undefined,
+  target: Upstream,
+): void {
+  const { upstream, agent, service } = target;
+  const host =
+    service === 's3'
+      ? (req.headers.host ?? upstream.host).replace(/:\d+$/, `:${upstream.port}`)
+      : upstream.host;
+  const outgoing = httpRequest(
+    {
+      host: upstream.hostname,
+      port: upstream.port,
+      method: req.method,
+      path: req.url,
+      headers: { ...req.headers, host },
+      agent,
+    },
+    (upstreamRes) => {
+      res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+      upstreamRes.pipe(res);
+    },
+  );
+  outgoing.on('error', (error) => {
+    if (res.headersSent) res.destroy(error);
+    else
+      send(res, {
+        status: 502,
+        headers: { 'content-type': 'text/plain' },
+        body: `${service} engine unreachable: ${error.message}`,
+      });
+  });
+  if (body === undefined) req.pipe(outgoing);
+  else outgoing.end(body);
+}
+
 /** Starts an enforcing proxy on a free loopback port. */
 export async function startIamProxy(options: IamProxyOptions): Promise<IamProxy> {
   let upstream: URL;
@@ -91,38 +139,6 @@ export async function startIamProxy(options: IamProxyOptions): Promise<IamProxy>
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   const counters = { forwarded: 0, refused: 0 };
   const limit = options.maxBodyBytes ?? 16 * 1024 * 1024;
-
-  const forward = (req: IncomingMessage, res: ServerResponse, body: Buffer | undefined) => {
-    const host =
-      options.service === 's3'
-        ? (req.headers.host ?? upstream.host).replace(/:\d+$/, `:${upstream.port}`)
-        : upstream.host;
-    const outgoing = httpRequest(
-      {
-        host: upstream.hostname,
-        port: upstream.port,
-        method: req.method,
-        path: req.url,
-        headers: { ...req.headers, host },
-        agent,
-      },
-      (upstreamRes) => {
-        res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
-        upstreamRes.pipe(res);
-      },
-    );
-    outgoing.on('error', (error) => {
-      if (res.headersSent) res.destroy(error);
-      else
-        send(res, {
-          status: 502,
-          headers: { 'content-type': 'text/plain' },
-          body: `${options.service} engine unreachable: ${error.message}`,
-        });
-    });
-    if (body === undefined) req.pipe(outgoing);
-    else outgoing.end(body);
-  };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const body = needsBody(options.service, req) ? await readBody(req, limit) : undefined;
@@ -140,7 +156,7 @@ export async function startIamProxy(options: IamProxyOptions): Promise<IamProxy>
       return;
     }
     counters.forwarded++;
-    forward(req, res, body);
+    forward(req, res, body, { upstream, agent, service: options.service });
   };
 
   const server: Server = createServer((req, res) => {

@@ -83,7 +83,8 @@ export interface IamAuthorizer {
   /**
    * EventBridge delivering a rule's event to an SQS target: principal `events.amazonaws.com`,
    * `sqs:SendMessage` on the queue, `aws:SourceArn` = the rule ARN, `aws:SourceAccount` = the account.
-   * Only the queue policy can allow it. On AWS a refused delivery fails with error code NO_PERMISSIONS.
+   * Only the queue policy can allow it. On AWS a refused delivery is not retried: it goes straight to the
+   * target's dead-letter queue with ERROR_CODE NO_PERMISSIONS (EventBridge User Guide, "Using dead-letter queues").
    */
   authorizeEventBridgeDelivery(delivery: {
     readonly ruleArn: string;

@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
-import { defineConsumer } from '../../functions/consumers/kit';
+import { registeredConsumers } from '../../contract/consumers';
+import { consumerDefinition } from '../../functions/consumer-kit';
 import { consumer as orderProjection } from '../../functions/consumers/order-projection';
 import { catalog } from '../../functions/events/catalog';
 import { defineEvent, EventCatalog } from '../../functions/events/event-catalog';
@@ -10,41 +11,23 @@ import {
   OrderItemAddedV1,
   OrderPlacedV1,
 } from '../../functions/events/order-events';
-import {
-  CONSUMER_TEST_ENV,
-  type DiscoveredConsumer,
-  discoverConsumers,
-  fakeAws,
-  fixtureProblems,
-  replayFixture,
-} from './contract';
+import { type DiscoveredConsumer, discoverConsumers, fixtureProblems, replayFixture } from './contract';
 import { eventFixtures } from './fixtures';
 
 /**
- * The contract between the event catalog and every consumer in functions/consumers/: each
- * fixture (one per event type and version) is replayed, after its aggregate's history, through
- * each consumer as the kit delivers it. A schema change that breaks a consumer fails here with
- * the consumer, the event type and the version in the message.
+ * The contract between the event catalog and every registered consumer (contract/consumers.ts):
+ * each fixture (one per event type and version) is replayed, after its aggregate's history,
+ * through each consumer as the kit delivers it. A schema change that breaks a consumer fails
+ * here with the consumer, the event type and the version in the message.
  */
 const fixtures = eventFixtures();
 const { consumers, problems: discoveryProblems } = await discoverConsumers();
-const aws = fakeAws();
-
-beforeAll(() => {
-  for (const [name, value] of Object.entries(CONSUMER_TEST_ENV)) vi.stubEnv(name, value);
-});
-beforeEach(() => aws.reset());
-afterAll(() => {
-  aws.restore();
-  vi.unstubAllEnvs();
-});
 
 describe('the event catalog contract', () => {
-  it('finds the consumers of functions/consumers/, each exporting its definition', () => {
+  it('finds the module of every registered consumer, each exporting its definition', () => {
+    // Assert
     expect(discoveryProblems).toEqual([]);
-    expect(consumers.map((c) => c.definition.name)).toEqual(
-      expect.arrayContaining(['order-activity', 'order-projection']),
-    );
+    expect(consumers.map((c) => c.definition.name)).toEqual(registeredConsumers().map((c) => c.name));
   });
 
   it('has a fixture for every event type and version, each still valid for its version', () => {
@@ -121,12 +104,12 @@ describe('the contract check itself', () => {
 
   it('names the consumer, the event type and the version when a handler throws on a valid event', async () => {
     // Given a consumer that reads a field the schema does not promise
-    const reader = defineConsumer({
+    const reader = consumerDefinition({
       name: 'broken-reader',
-      ordered: false,
+      kind: 'unordered',
       handles: ['OrderConfirmed'],
-      async handle(event) {
-        const { amount } = event.data as unknown as { amount: { cents: number } };
+      async handle(event: { data: unknown }) {
+        const { amount } = event.data as { amount: { cents: number } };
         if (amount.cents < 0) throw new Error('negative');
       },
     });

@@ -1,25 +1,15 @@
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import {
-  DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-  QueryCommand,
-  TransactWriteItemsCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
-import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { mockClient } from 'aws-sdk-client-mock';
-import { type ConsumerDefinition, deliver } from '../../functions/consumers/kit';
+import { consumerEntry, registeredConsumers } from '../../contract/consumers';
+import { type ConsumerDefinition, deliver } from '../../functions/consumer-kit';
 import type { AnyEventDefinition, EventCatalog } from '../../functions/events/event-catalog';
-import { ENV } from '../../functions/shared/env-names';
+import { MemoryStore } from '../support/memory-store';
 import { consumerContext, type EventFixture } from './fixtures';
 
-const CONSUMERS_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../functions/consumers');
+const FUNCTIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../functions');
 
-/** A consumer module found in `functions/consumers/`. */
+/** A registered consumer's module. */
 export interface DiscoveredConsumer {
   /** Path from the project root. */
   readonly path: string;
@@ -27,79 +17,41 @@ export interface DiscoveredConsumer {
 }
 
 /**
- * Imports every module of `functions/consumers/` and returns the consumers they export as
- * `consumer`. A module that exports a Lambda `handler` but no `consumer` is reported as a
- * problem: the contract could not replay events against it.
+ * Imports the module of every consumer of the registry (contract/consumers.ts) and returns the
+ * consumer each exports as `consumer`. A registered consumer without its module or without that
+ * export, and a module in functions/consumers/ that exports a Lambda `handler` but is not
+ * registered, are reported as problems.
  */
 export async function discoverConsumers(): Promise<{ consumers: DiscoveredConsumer[]; problems: string[] }> {
   const consumers: DiscoveredConsumer[] = [];
   const problems: string[] = [];
-  for (const file of readdirSync(CONSUMERS_DIR)
-    .filter((name) => name.endsWith('.ts'))
-    .sort()) {
-    const path = `functions/consumers/${file}`;
-    const module = (await import(pathToFileURL(join(CONSUMERS_DIR, file)).href)) as Record<string, unknown>;
-    if (module.consumer && typeof module.consumer === 'object') {
-      consumers.push({ path, definition: module.consumer as ConsumerDefinition });
-    } else if (module.handler) {
-      problems.push(
-        `${path} exports a handler but no \`consumer\` definition: export it (see the kit) so that contract tests can replay events against it`,
-      );
+  const registered = registeredConsumers();
+  for (const declaration of registered) {
+    const path = `functions/${consumerEntry(declaration.name)}.ts`;
+    const file = join(FUNCTIONS_DIR, `${consumerEntry(declaration.name)}.ts`);
+    if (!existsSync(file)) {
+      problems.push(`${declaration.name} is registered but ${path} does not exist`);
+      continue;
+    }
+    const module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    const definition = module.consumer as ConsumerDefinition | undefined;
+    if (!definition || typeof definition !== 'object') {
+      problems.push(`${path} exports no \`consumer\` definition: export it (see the kit) so that contract tests can replay events against it`);
+      continue;
+    }
+    if (definition.name !== declaration.name || definition.kind !== declaration.kind) {
+      problems.push(`${path} defines ${definition.name} (${definition.kind}) but is registered as ${declaration.name} (${declaration.kind})`);
+    }
+    consumers.push({ path, definition });
+  }
+  for (const file of readdirSync(join(FUNCTIONS_DIR, 'consumers')).filter((name) => name.endsWith('.ts'))) {
+    const module = (await import(pathToFileURL(join(FUNCTIONS_DIR, 'consumers', file)).href)) as Record<string, unknown>;
+    const name = file.replace(/\.ts$/, '');
+    if (module.handler && !registered.some((declaration) => declaration.name === name)) {
+      problems.push(`functions/consumers/${file} exports a handler but is not in contract/consumers.ts: register it (npm run new:consumer does)`);
     }
   }
   return { consumers, problems };
-}
-
-/** The environment the stack gives consumer functions, with placeholder values. */
-export const CONSUMER_TEST_ENV: Readonly<Record<string, string>> = {
-  [ENV.tableName]: 'contract-table',
-  [ENV.idempotencyTableName]: 'contract-idempotency',
-  [ENV.idempotencyTtlSeconds]: String(7 * 24 * 3600),
-  [ENV.deadLetterQueueUrl]: 'https://sqs.eu-west-1.amazonaws.com/123456789012/contract-dlq',
-  [ENV.eventBusName]: 'contract-bus',
-};
-
-/**
- * Replaces DynamoDB and SQS for every client instance: a table that remembers the items put
- * and returns them to GetItem (what a read-your-writes consumer needs), and queues that accept
- * every message. Other services are not faked: a consumer calling them fails the contract.
- */
-export function fakeAws() {
-  const items = new Map<string, Record<string, AttributeValue>>();
-  const keyOf = (table: string | undefined, key: Record<string, AttributeValue> = {}) =>
-    `${table}|${JSON.stringify(
-      Object.entries(key)
-        .filter(([name]) => name === 'pk' || name === 'sk' || name === 'id')
-        .sort(),
-    )}`;
-  const dynamodb = mockClient(DynamoDBClient);
-  const sqs = mockClient(SQSClient);
-  const install = () => {
-    items.clear();
-    dynamodb.reset();
-    sqs.reset();
-    dynamodb
-      .on(GetItemCommand)
-      .callsFake((input) => ({ Item: items.get(keyOf(input.TableName, input.Key)) }));
-    dynamodb.on(PutItemCommand).callsFake((input) => {
-      items.set(keyOf(input.TableName, input.Item), input.Item ?? {});
-      return {};
-    });
-    dynamodb.on(UpdateItemCommand).resolves({});
-    dynamodb.on(TransactWriteItemsCommand).resolves({});
-    dynamodb.on(QueryCommand).resolves({ Items: [] });
-    sqs.on(SendMessageCommand).resolves({ MessageId: 'm-1' });
-    sqs.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
-  };
-  install();
-  return {
-    /** Empties the table and re-installs the fakes (before each replay). */
-    reset: install,
-    restore() {
-      dynamodb.restore();
-      sqs.restore();
-    },
-  };
 }
 
 /**
@@ -148,8 +100,9 @@ export async function replayFixture(
   } catch (error) {
     return (error as Error).message;
   }
-  // A fresh aggregate per replay, so that no replay sees another's state.
+  // A fresh aggregate and store per replay, so that no replay sees another's state.
   const aggregateId = `contract-${++replays}`;
+  const store = new MemoryStore();
   for (const [index, step] of [...history, fixture].entries()) {
     const envelope = {
       ...step.envelope,
@@ -158,7 +111,7 @@ export async function replayFixture(
       sequence: index + 1,
     };
     try {
-      await deliver(consumer, envelope, consumerContext(envelope), eventCatalog);
+      await deliver(consumer, envelope, consumerContext(envelope, store), eventCatalog);
     } catch (error) {
       const where =
         step === fixture
@@ -205,9 +158,7 @@ export function fixtureProblems(
       eventCatalog.decode(fixture.type, fixture.version, fixture.envelope.data);
     } catch (error) {
       // Raw consumers do not validate payloads; typed ones that handle the type would refuse it.
-      const readers = consumers
-        .filter((c) => c.handles !== undefined && (c.handles as ReadonlyArray<string>).includes(fixture.type))
-        .map((c) => c.name);
+      const readers = consumers.filter((c) => c.handles?.includes(fixture.type)).map((c) => c.name);
       problems.push(
         `${fixture.type} v${fixture.version} (${fixture.path}) no longer fits the catalog: ${(error as Error).message}; events of that version already written would go to the DLQ of ${
           readers.join(', ') || 'every consumer that will read it'

@@ -4,9 +4,10 @@ import { fileURLToPath } from 'node:url';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SQSRecord } from 'aws-lambda';
-import type { ConsumerContext } from '../../functions/consumers/kit';
+import type { ConsumerContext } from '../../functions/consumer-kit';
 import { catalog, type EventType, type TypedEvent } from '../../functions/events/catalog';
 import { type EventEnvelope, parseEnvelope } from '../../functions/shared/envelope';
+import { MemoryStore } from '../support/memory-store';
 
 /** Folder of the catalog fixtures: one envelope per event type and version, `<Type>.v<N>.json`. */
 export const FIXTURES_DIR = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
@@ -87,11 +88,18 @@ export function sqsRecordOf(envelope: EventEnvelope, messageId = `m-${envelope.i
   };
 }
 
-/** What the kit passes to `handle` and `skip` besides the event, for calling them directly. */
-export function consumerContext(envelope?: EventEnvelope): ConsumerContext {
+/**
+ * What the kit passes to `handle` and `skip` besides the event, for calling them directly; its
+ * store is in memory (shared between calls when given) and records what was staged.
+ */
+export function consumerContext(
+  envelope?: EventEnvelope,
+  store: MemoryStore = new MemoryStore(),
+): ConsumerContext & { readonly store: MemoryStore } {
   return {
     logger: new Logger({ serviceName: 'consumer-test', logLevel: 'SILENT' }),
     metrics: new Metrics({ serviceName: 'consumer-test', namespace: 'Test' }),
     record: sqsRecordOf(envelope ?? eventFixture('OrderConfirmed')),
+    store,
   };
 }

@@ -9,13 +9,15 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { seededRandom } from 'local-aws';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { ENTITY_TYPES, KEYS, RELAY_ITEMS } from '../../contract/keys';
 import type {
-  CursorStore,
   EntryFailure,
   EventBusPublisher,
   FailureSink,
+  FifoMessage,
+  HeartbeatStore,
   OutboxReader,
-  PendingMarks,
   QueuePublisher,
   RelayFailureMessage,
   RelayMetric,
@@ -27,7 +29,7 @@ import { LIMITS, utf8Bytes } from '../../functions/shared/limits';
 import {
   dynamoItemSize,
   outboxSk,
-  PENDING,
+  STATE_ATTRIBUTES,
   type StoredOutboxEvent,
   toOutboxItem,
 } from '../../functions/shared/outbox-item';
@@ -95,6 +97,46 @@ export function testOutboxItem(spec: TestEventSpec): Record<string, AttributeVal
  */
 export function malformedOutboxItem(aggregateId: string, sequence: number): Record<string, AttributeValue> {
   return { ...testOutboxItem({ aggregateId, sequence }), envelope: { S: '{"specversion":"1.0",' } };
+}
+
+/**
+ * The state item a transaction committing sequences `from..to` of an aggregate leaves: it
+ * announces that range to the relay (`committedFrom`, `version`).
+ */
+export function testStateItem(
+  aggregateId: string,
+  from: number,
+  to: number,
+  aggregateType = 'Order',
+): Record<string, AttributeValue> {
+  return marshall({
+    pk: `${aggregateType}#${aggregateId}`,
+    sk: KEYS.stateSk,
+    entityType: ENTITY_TYPES.aggregate,
+    aggregateType,
+    aggregateId,
+    [STATE_ATTRIBUTES.version]: to,
+    [STATE_ATTRIBUTES.committedFrom]: from,
+    state: { note: `after ${to}` },
+  });
+}
+
+/** What one transaction writes: its outbox items, then the state item (stream order varies). */
+export function testTransaction(
+  aggregateId: string,
+  from: number,
+  to: number,
+  spec: Omit<TestEventSpec, 'aggregateId' | 'sequence'> = {},
+): { readonly state: Record<string, AttributeValue>; readonly outbox: Array<Record<string, AttributeValue>> } {
+  return {
+    state: testStateItem(aggregateId, from, to, spec.aggregateType),
+    outbox: testOutboxItems(aggregateId, from, to, spec),
+  };
+}
+
+/** The sweeper's probe item, as its stream record carries it. */
+export function testProbeItem(seq: number, writtenAt: string): Record<string, AttributeValue> {
+  return marshall({ pk: RELAY_ITEMS.probePk, sk: KEYS.relaySk, entityType: ENTITY_TYPES.relay, seq, writtenAt });
 }
 
 /** Outbox items of sequences `from..to` of one aggregate. */
@@ -176,6 +218,8 @@ export interface EntryFaultOptions {
   readonly throwFirstCalls?: number;
   /** Probability that a call throws as if throttled (seeded). @default 0 */
   readonly throwRate?: number;
+  /** Entries with these event ids are refused for good (the service blames the entry, e.g. SQS SenderFault). */
+  readonly rejectEventIds?: Iterable<string>;
   /** @default 1 */
   readonly seed?: number;
   /** Error code of a failed entry. @default 'InternalFailure' */
@@ -204,13 +248,19 @@ export class FaultInjector {
   decide(eventIds: ReadonlyArray<string>): {
     readonly thrown?: Error;
     readonly failedIndexes: ReadonlySet<number>;
+    readonly rejectedIndexes: ReadonlySet<number>;
   } {
     this.calls++;
     for (const id of eventIds) this.attemptsById.set(id, this.attempts(id) + 1);
     const throwRate = this.options.throwRate ?? 0;
     if (this.calls <= (this.options.throwFirstCalls ?? 0) || (throwRate > 0 && this.random() < throwRate)) {
-      return { thrown: throttled(), failedIndexes: new Set() };
+      return { thrown: throttled(), failedIndexes: new Set(), rejectedIndexes: new Set() };
     }
+    const rejected = new Set(this.options.rejectEventIds ?? []);
+    const rejectedIndexes = new Set<number>();
+    eventIds.forEach((id, index) => {
+      if (rejected.has(id)) rejectedIndexes.add(index);
+    });
     const failedIndexes = new Set<number>();
     const failureRate = this.options.failureRate ?? 0;
     eventIds.forEach((id, index) => {
@@ -219,9 +269,9 @@ export class FaultInjector {
         this.attempts(id) <= (this.options.failFirstAttempts ?? 0) ||
         this.attempts(id) <= (this.options.failFirstAttemptsById?.[id] ?? 0) ||
         (failureRate > 0 && this.random() < failureRate);
-      if (fails) failedIndexes.add(index);
+      if (fails && !rejectedIndexes.has(index)) failedIndexes.add(index);
     });
-    return { failedIndexes };
+    return { failedIndexes, rejectedIndexes };
   }
 
   get errorCode(): string {
@@ -272,15 +322,17 @@ export class FakeEventBus implements EventBusPublisher {
         `PutEvents request of ${batch.length} entries and ${bytes} bytes`,
       );
     }
-    const { thrown, failedIndexes } = this.faults.decide(batch.map((event) => event.envelope.id));
+    const { thrown, failedIndexes, rejectedIndexes } = this.faults.decide(batch.map((event) => event.envelope.id));
     if (thrown) {
       this.calls.push({ events: batch, bytes, failedIds: [], thrown: thrown.name });
       throw thrown;
     }
     const failures: EntryFailure[] = [];
     batch.forEach((event, index) => {
-      if (failedIndexes.has(index))
-        failures.push({ index, code: this.faults.errorCode, message: 'injected failure' });
+      if (rejectedIndexes.has(index))
+        failures.push({ index, code: 'MalformedDetail', message: 'injected rejection', permanent: true });
+      else if (failedIndexes.has(index))
+        failures.push({ index, code: this.faults.errorCode, message: 'injected failure', permanent: false });
       else this.published.push(event);
     });
     this.calls.push({
@@ -305,6 +357,27 @@ export interface FakeFifoQueuesOptions {
   readonly faultsByQueue?: Readonly<Record<string, EntryFaultOptions>>;
 }
 
+/** A message a fake FIFO queue holds: an event, or a void marker for a sequence. */
+export interface DeliveredMessage {
+  readonly kind: 'event' | 'void';
+  readonly pk: string;
+  readonly sequence: number;
+  /** The event id (events), or the marker's deduplication id (voids). */
+  readonly id: string;
+  readonly event?: StoredOutboxEvent;
+  readonly reason?: string;
+}
+
+/** The deduplication id and payload size of a FIFO message, as the SQS adapter sends it. */
+function describeMessage(message: FifoMessage): DeliveredMessage & { readonly bytes: number } {
+  if (message.kind === 'event') {
+    const { event } = message;
+    return { kind: 'event', pk: event.pk, sequence: event.sequence, id: event.envelope.id, event, bytes: utf8Bytes(event.json) };
+  }
+  const { aggregateKey, sequence, eventId, reason } = message.void;
+  return { kind: 'void', pk: aggregateKey, sequence, id: `void-${eventId ?? `${aggregateKey}-${sequence}`}`, reason, bytes: 200 };
+}
+
 /**
  * SQS FIFO queues behind SendMessageBatch. Like SQS, a call over 10 entries or
  * 256 KiB throws; an accepted message whose MessageDeduplicationId (the event
@@ -314,45 +387,47 @@ export interface FakeFifoQueuesOptions {
 export class FakeFifoQueues implements QueuePublisher {
   private readonly queues = new Map<
     string,
-    { calls: RecordedCall[]; delivered: StoredOutboxEvent[]; seen: Set<string> }
+    { calls: RecordedCall[]; delivered: DeliveredMessage[]; seen: Set<string> }
   >();
   private readonly injectors = new Map<string, FaultInjector>();
 
   constructor(private readonly options: FakeFifoQueuesOptions = {}) {}
 
-  async sendBatch(queueUrl: string, events: ReadonlyArray<StoredOutboxEvent>): Promise<EntryFailure[]> {
+  async sendBatch(queueUrl: string, messages: ReadonlyArray<FifoMessage>): Promise<EntryFailure[]> {
     const queue = this.queue(queueUrl);
-    const batch = [...events];
-    const bytes = batch.reduce((sum, event) => sum + utf8Bytes(event.json), 0);
+    const batch = messages.map(describeMessage);
+    const events = messages.flatMap((message) => (message.kind === 'event' ? [message.event] : []));
+    const bytes = batch.reduce((sum, message) => sum + message.bytes, 0);
     if (batch.length > LIMITS.sqsBatchEntries) {
-      queue.calls.push({ events: batch, bytes, failedIds: [], thrown: 'TooManyEntriesInBatchRequest' });
+      queue.calls.push({ events, bytes, failedIds: [], thrown: 'TooManyEntriesInBatchRequest' });
       throw serviceError('TooManyEntriesInBatchRequest', `${batch.length} entries`);
     }
     if (bytes > LIMITS.sqsBatchBytes) {
-      queue.calls.push({ events: batch, bytes, failedIds: [], thrown: 'BatchRequestTooLong' });
+      queue.calls.push({ events, bytes, failedIds: [], thrown: 'BatchRequestTooLong' });
       throw serviceError('BatchRequestTooLong', `${bytes} bytes`);
     }
     const faults = this.faults(queueUrl);
-    const { thrown, failedIndexes } = faults.decide(batch.map((event) => event.envelope.id));
+    const { thrown, failedIndexes, rejectedIndexes } = faults.decide(batch.map((message) => message.id));
     if (thrown) {
-      queue.calls.push({ events: batch, bytes, failedIds: [], thrown: thrown.name });
+      queue.calls.push({ events, bytes, failedIds: [], thrown: thrown.name });
       throw thrown;
     }
     const failures: EntryFailure[] = [];
-    batch.forEach((event, index) => {
-      if (failedIndexes.has(index)) {
-        failures.push({ index, code: faults.errorCode, message: 'injected failure' });
+    batch.forEach((message, index) => {
+      if (rejectedIndexes.has(index)) {
+        failures.push({ index, code: 'InvalidMessageContents', message: 'injected rejection', permanent: true });
         return;
       }
-      if (queue.seen.has(event.envelope.id)) return;
-      queue.seen.add(event.envelope.id);
-      queue.delivered.push(event);
+      if (failedIndexes.has(index)) {
+        failures.push({ index, code: faults.errorCode, message: 'injected failure', permanent: false });
+        return;
+      }
+      if (queue.seen.has(message.id)) return;
+      queue.seen.add(message.id);
+      const { bytes: _bytes, ...delivered } = message;
+      queue.delivered.push(delivered);
     });
-    queue.calls.push({
-      events: batch,
-      bytes,
-      failedIds: failures.map((f) => batch[f.index]?.envelope.id ?? '?'),
-    });
+    queue.calls.push({ events, bytes, failedIds: failures.map((f) => batch[f.index]?.id ?? '?') });
     return failures;
   }
 
@@ -372,15 +447,20 @@ export class FakeFifoQueues implements QueuePublisher {
   }
 
   /** Messages a consumer of the queue would receive, in queue order (after deduplication). */
-  delivered(queueUrl: string): ReadonlyArray<StoredOutboxEvent> {
+  delivered(queueUrl: string): ReadonlyArray<DeliveredMessage> {
     return this.queue(queueUrl).delivered;
   }
 
-  /** Sequences of one message group as a consumer would receive them. */
+  /** Events (no void markers) a consumer of the queue would receive, in queue order. */
+  deliveredEvents(queueUrl: string): ReadonlyArray<StoredOutboxEvent> {
+    return this.delivered(queueUrl).flatMap((message) => (message.event ? [message.event] : []));
+  }
+
+  /** Sequences of one message group as a consumer would receive them (void markers included). */
   deliveredSequences(queueUrl: string, aggregateKey: string): number[] {
     return this.delivered(queueUrl)
-      .filter((event) => event.pk === aggregateKey)
-      .map((event) => event.sequence);
+      .filter((message) => message.pk === aggregateKey)
+      .map((message) => message.sequence);
   }
 
   private queue(queueUrl: string) {
@@ -421,33 +501,6 @@ export class InMemoryOutboxTable implements OutboxReader {
     partition.set(String(item.sk), item);
   }
 
-  /** The sparse pending index over these items, as the sweeper reads it. */
-  readonly pendingIndex = {
-    oldest: async (shard: string, limit: number, before?: string) =>
-      [...this.items.values()]
-        .flatMap((partition) => [...partition.values()])
-        .filter((item) => item[PENDING.shardAttribute] === shard)
-        .map((item) => ({
-          pk: String(item.pk),
-          sk: String(item.sk),
-          pendingSince: String(item[PENDING.sinceAttribute]),
-        }))
-        .filter((entry) => before === undefined || entry.pendingSince < before)
-        .sort((a, b) => a.pendingSince.localeCompare(b.pendingSince))
-        .slice(0, limit),
-  };
-
-  /** Removes the pending marks of these items, as the relay's UpdateItem REMOVE does. */
-  clearPending(aggregateKey: string, sequences: ReadonlyArray<number>): void {
-    for (const sequence of sequences) {
-      const item = this.items.get(aggregateKey)?.get(outboxSk(sequence));
-      if (item) {
-        delete item[PENDING.shardAttribute];
-        delete item[PENDING.sinceAttribute];
-      }
-    }
-  }
-
   /** Whether an event with this id is committed. */
   hasEvent(eventId: string): boolean {
     for (const partition of this.items.values()) {
@@ -470,42 +523,6 @@ export class InMemoryOutboxTable implements OutboxReader {
       .filter(([sk]) => sk >= from && sk <= to)
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([, item]) => structuredClone(item));
-  }
-}
-
-/** Cursors in a map; never moved backwards. `advanceFails` decides which advances throw. */
-export class InMemoryCursorStore implements CursorStore {
-  readonly cursors = new Map<string, number>();
-  /** Every advance that took effect or was a no-op, in order (failed ones are not listed). */
-  readonly advances: Array<{ readonly aggregateKey: string; readonly from: number; readonly to: number }> =
-    [];
-  /** Return true to make this advance throw. @default never */
-  advanceFails: (aggregateKey: string, to: number) => boolean = () => false;
-  /** Return true to make this read of cursors throw. @default never */
-  getFails: () => boolean = () => false;
-
-  async get(aggregateKeys: ReadonlyArray<string>): Promise<Map<string, number>> {
-    if (this.getFails())
-      throw serviceError('ProvisionedThroughputExceededException', 'BatchGetItem throttled');
-    return new Map(
-      aggregateKeys.filter((key) => this.cursors.has(key)).map((key) => [key, this.cursors.get(key) ?? 0]),
-    );
-  }
-
-  async advance(aggregateKey: string, from: number, to: number): Promise<void> {
-    if (this.advanceFails(aggregateKey, to)) {
-      throw serviceError(
-        'ProvisionedThroughputExceededException',
-        `advance of ${aggregateKey} to ${to} refused`,
-      );
-    }
-    this.advances.push({ aggregateKey, from, to });
-    if ((this.cursors.get(aggregateKey) ?? 0) < to) this.cursors.set(aggregateKey, to);
-  }
-
-  /** Cursor of an aggregate (0 if never advanced). */
-  cursor(aggregateKey: string): number {
-    return this.cursors.get(aggregateKey) ?? 0;
   }
 }
 
@@ -548,17 +565,14 @@ export class RecordingTelemetry implements RelayTelemetry {
   }
 }
 
-/** Records which pending marks the relay cleared; can be told to fail. */
-export class RecordingPendingMarks implements PendingMarks {
-  readonly cleared = new Map<string, number[]>();
+/** The relay's heartbeat: the newest probe it recorded; set `failing` to refuse the write. */
+export class RecordingHeartbeat implements HeartbeatStore {
+  seen: { seq: number; writtenAt: string } | undefined;
   failing = false;
 
-  constructor(private readonly table?: InMemoryOutboxTable) {}
-
-  async clear(aggregateKey: string, sequences: ReadonlyArray<number>): Promise<void> {
-    if (this.failing) throw new Error('injected: pending marks not cleared');
-    this.cleared.set(aggregateKey, [...(this.cleared.get(aggregateKey) ?? []), ...sequences]);
-    this.table?.clearPending(aggregateKey, sequences);
+  async probeSeen(seq: number, writtenAt: string): Promise<void> {
+    if (this.failing) throw serviceError('ProvisionedThroughputExceededException', 'heartbeat throttled');
+    if (!this.seen || seq > this.seen.seq) this.seen = { seq, writtenAt };
   }
 }
 
@@ -580,12 +594,12 @@ export interface FakeRelayPortsOptions {
  * const ports = new FakeRelayPorts({ bus: { failFirstAttempts: 1 } });
  * const relay = new Relay(ports, { queueUrls: [QUEUE] });
  * const stream = new FakeOutboxStream();
- * await relay.handle(stream.records(ports.outbox.put(...testOutboxItems('o-1', 1, 3))));
+ * const { state, outbox } = testTransaction('o-1', 1, 3);
+ * await relay.handle(stream.records(ports.outbox.put(...outbox, state)));
  */
 export class FakeRelayPorts implements RelayPorts {
-  readonly cursors = new InMemoryCursorStore();
   readonly outbox = new InMemoryOutboxTable();
-  readonly pending = new RecordingPendingMarks(this.outbox);
+  readonly heartbeat = new RecordingHeartbeat();
   readonly eventBus: FakeEventBus;
   readonly queues: FakeFifoQueues;
   readonly failures = new FakeFailureSink();

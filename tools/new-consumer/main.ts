@@ -1,11 +1,9 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { PROJECT_ROOT } from '../../contract/project';
 import { catalog } from '../../functions/events/catalog';
-import { planConsumer, ScaffoldError, STACK_FILE, STACK_MARKER, writePlan } from './scaffold';
-
-/** Project root, derived from this file so the tool works from any working directory. */
-const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+import { planConsumer, REGISTRY_FILE, REGISTRY_MARKER, ScaffoldError, writePlan } from './scaffold';
 
 /** Where the tool writes and what it prints to. */
 export interface RunOptions {
@@ -17,26 +15,31 @@ export interface RunOptions {
 
 /** `npm run new:consumer -- --help` */
 export function helpText(): string {
-  return `Scaffolds an event consumer: its handler on the consumer kit, a unit test on the catalog's
-fixtures, and one line in ${STACK_FILE} that deploys it.
+  return `Scaffolds a consumer: its handler on the consumer kit, a unit test on the catalog's fixtures,
+and its entry in the consumer registry (${REGISTRY_FILE}), from which the stack deploys it.
 
 Usage:
   npm run new:consumer -- <name> --events <Type>[,<Type>...]   unordered: an EventBridge rule on those types
-  npm run new:consumer -- <name> --ordered [--events <Types>]  ordered: its own FIFO queue, every event in
-                                                               order per aggregate (handles every type unless
-                                                               --events narrows it; the rest go to skip)
+  npm run new:consumer -- <name> --ordered [--events <Types>]  ordered: its own FIFO queue fed by the relay,
+                                                               each aggregate's events applied in order
+                                                               (handles every type unless --events narrows it;
+                                                               the others still take their place in the order)
 
-  <name>      kebab-case, such as order-emails: functions/consumers/<name>.ts, construct id OrderEmails
-  --events    event types of the catalog, comma-separated: ${catalog.types.join(', ')}
-  --ordered   per-aggregate order (FIFO queue fed by the relay)
-  -h, --help  this text
+  <name>            kebab-case, such as order-emails: functions/consumers/<name>.ts, construct id OrderEmails
+  --events          event types of the catalog, comma-separated: ${catalog.types.join(', ')}
+  --ordered         per-aggregate order (FIFO queue fed by the relay)
+  --start-position  ordered only: earliest (default: every aggregate from its first event; added to a
+                    running system, run \`npm run outbox -- backfill --consumer <name>\` after deploying)
+                    or first-seen (start each aggregate at the first event that arrives)
+  -h, --help        this text
 
-Writes functions/consumers/<name>.ts, test/functions/consumers/<name>.test.ts and registers the
-consumer above "${STACK_MARKER}" in ${STACK_FILE}, all or nothing.
+Writes functions/consumers/<name>.ts, test/functions/consumers/<name>.test.ts and adds the entry
+above "${REGISTRY_MARKER}" in ${REGISTRY_FILE}, all or nothing.
 
 Examples:
   npm run new:consumer -- order-emails --events OrderPlaced,OrderCancelled
   npm run new:consumer -- order-audit --ordered
+  npm run new:consumer -- order-alerts --ordered --start-position first-seen
 `;
 }
 
@@ -73,21 +76,30 @@ export function run(argv: ReadonlyArray<string>, options: RunOptions = {}): numb
     return 2;
   }
   try {
+    const startPosition = parsed.values['start-position'];
+    if (startPosition !== undefined && startPosition !== 'earliest' && startPosition !== 'first-seen') {
+      err(`new:consumer: --start-position must be earliest or first-seen (given ${JSON.stringify(startPosition)})`);
+      err('Run with --help for usage.');
+      return 2;
+    }
     const plan = planConsumer(
-      { name, ordered: parsed.values.ordered ?? false, events: parsed.values.events?.split(',') },
+      { name, ordered: parsed.values.ordered ?? false, events: parsed.values.events?.split(','), startPosition },
       root,
     );
     writePlan(plan, root);
     const [consumerFile, testFile] = plan.files;
     out(`Created ${consumerFile?.path}`);
     out(`Created ${testFile?.path}`);
-    out(`Registered in ${STACK_FILE}:`);
+    out(`Registered in ${REGISTRY_FILE}:`);
     out(plan.registration);
     out('');
     out('Next:');
     out(`  1. Write the effect in ${consumerFile?.path}: handle() gets event.data typed per event.type.`);
     out(`  2. npm test -- ${testFile?.path} test/contract`);
     out('  3. npm start   (the local runtime runs every consumer of the synthesized stack)');
+    if (plan.spec.ordered && plan.spec.startPosition === 'earliest') {
+      out(`  4. Deployed to a system that already has orders? npm run outbox -- backfill --consumer ${plan.spec.name} ...`);
+    }
     return 0;
   } catch (error) {
     if (!(error instanceof ScaffoldError)) throw error;
@@ -104,6 +116,7 @@ function parse(argv: ReadonlyArray<string>) {
     options: {
       events: { type: 'string' },
       ordered: { type: 'boolean' },
+      'start-position': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });

@@ -1,14 +1,14 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { consumerConstructId, consumerNameProblem } from '../../contract/consumer-name';
+import { consumerEntry, type StartPosition } from '../../contract/consumers';
 import { catalog, type EventType } from '../../functions/events/catalog';
-import { type ConsumerSpec, consumerSource, consumerTestSource, registrationStatement } from './templates';
+import { type ConsumerSpec, consumerSource, consumerTestSource, registryEntry } from './templates';
 
-/** The comment in the stack's constructor above which the consumer is registered. */
-export const STACK_MARKER = '// new:consumer inserts above this line';
-/** The stack file, from the project root. */
-export const STACK_FILE = 'lib/outbox-pipeline-stack.ts';
-
-const NAME_PATTERN = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
+/** The line of the consumer registry above which new entries go. */
+export const REGISTRY_MARKER = '// new:consumer adds entries above this line';
+/** The consumer registry, from the project root. */
+export const REGISTRY_FILE = 'contract/consumers.ts';
 
 /** A request the tool refuses; the message says what to do instead. Nothing was written. */
 export class ScaffoldError extends Error {
@@ -21,13 +21,15 @@ export interface ScaffoldRequest {
   readonly ordered: boolean;
   /** Event types given with `--events`; for an ordered consumer, none means every catalog type. */
   readonly events?: ReadonlyArray<string>;
+  /** Ordered consumers: where an aggregate without a checkpoint starts. @default 'earliest' */
+  readonly startPosition?: StartPosition;
 }
 
 /** A file to create or replace, from the project root. */
 export interface PlannedFile {
   readonly path: string;
   readonly content: string;
-  /** Whether the file exists and is replaced (the stack) or is new. */
+  /** Whether the file exists and is replaced (the registry) or is new. */
   readonly replaces: boolean;
 }
 
@@ -35,36 +37,34 @@ export interface PlannedFile {
 export interface ScaffoldPlan {
   readonly spec: ConsumerSpec;
   readonly files: ReadonlyArray<PlannedFile>;
-  /** The statement inserted in the stack. */
+  /** The entry added to the registry. */
   readonly registration: string;
-}
-
-/** `order-emails` → `OrderEmails`. */
-export function constructId(name: string): string {
-  return name
-    .split('-')
-    .map((word) => word.charAt(0).toUpperCase() + word.slice(1))
-    .join('');
 }
 
 /**
  * Checks a request against the project under `root` and plans every write: the consumer, its
- * test and the stack with the registration inserted above {@link STACK_MARKER}.
+ * test and the registry with the new entry above {@link REGISTRY_MARKER}.
  *
- * @throws ScaffoldError for a bad name, unknown event types, an existing consumer or a stack
+ * @throws ScaffoldError for a bad name, unknown event types, an existing consumer or a registry
  *   without the marker
  */
 export function planConsumer(request: ScaffoldRequest, root: string): ScaffoldPlan {
   const { name } = request;
-  if (!NAME_PATTERN.test(name) || name.length < 2 || name.length > 63) {
-    throw new ScaffoldError(
-      `consumer name must be kebab-case, 2 to 63 characters: lowercase words of letters and digits joined by dashes, starting with a letter, such as order-emails (given ${JSON.stringify(name)})`,
-    );
+  const problem = consumerNameProblem(name);
+  if (problem) throw new ScaffoldError(problem);
+  if (!request.ordered && request.startPosition !== undefined) {
+    throw new ScaffoldError('--start-position is for ordered consumers (--ordered): unordered consumers have no order to start');
   }
   const handles = eventTypes(request);
-  const spec: ConsumerSpec = { name, id: constructId(name), ordered: request.ordered, handles };
+  const spec: ConsumerSpec = {
+    name,
+    id: consumerConstructId(name),
+    ordered: request.ordered,
+    handles,
+    startPosition: request.startPosition ?? 'earliest',
+  };
 
-  const consumerPath = `functions/consumers/${name}.ts`;
+  const consumerPath = `functions/${consumerEntry(name)}.ts`;
   const testPath = `test/functions/consumers/${name}.test.ts`;
   for (const path of [consumerPath, testPath]) {
     if (existsSync(join(root, path))) {
@@ -72,26 +72,24 @@ export function planConsumer(request: ScaffoldRequest, root: string): ScaffoldPl
     }
   }
 
-  const stackPath = join(root, STACK_FILE);
-  if (!existsSync(stackPath)) throw new ScaffoldError(`${STACK_FILE} not found under ${root}`);
-  const stack = readFileSync(stackPath, 'utf8');
-  const lines = stack.split('\n');
-  const markers = lines.flatMap((line, index) => (line.trim() === STACK_MARKER ? [index] : []));
+  const registryPath = join(root, REGISTRY_FILE);
+  if (!existsSync(registryPath)) throw new ScaffoldError(`${REGISTRY_FILE} not found under ${root}`);
+  const registry = readFileSync(registryPath, 'utf8');
+  const lines = registry.split('\n');
+  const markers = lines.flatMap((line, index) => (line.trim() === REGISTRY_MARKER ? [index] : []));
   if (markers.length !== 1) {
     throw new ScaffoldError(
       markers.length === 0
-        ? `${STACK_FILE} has no "${STACK_MARKER}" marker: add that comment on its own line in the stack's constructor, after the example consumers, then run this again (nothing was written)`
-        : `${STACK_FILE} has the "${STACK_MARKER}" marker ${markers.length} times; keep one (nothing was written)`,
+        ? `${REGISTRY_FILE} has no "${REGISTRY_MARKER}" line: add it as the last line of the CONSUMERS array, then run this again (nothing was written)`
+        : `${REGISTRY_FILE} has the "${REGISTRY_MARKER}" line ${markers.length} times; keep one (nothing was written)`,
     );
   }
-  if (stack.includes(`'${spec.id}'`)) {
-    throw new ScaffoldError(
-      `${STACK_FILE} already uses the id '${spec.id}': choose another name (nothing was written)`,
-    );
+  if (registry.includes(`name: '${name}'`)) {
+    throw new ScaffoldError(`${REGISTRY_FILE} already declares ${name}: choose another name (nothing was written)`);
   }
   const markerIndex = markers[0] as number;
   const indent = /^\s*/.exec(lines[markerIndex] ?? '')?.[0] ?? '';
-  const registration = registrationStatement(spec, indent);
+  const registration = registryEntry(spec, indent);
   lines.splice(markerIndex, 0, registration);
 
   return {
@@ -100,7 +98,7 @@ export function planConsumer(request: ScaffoldRequest, root: string): ScaffoldPl
     files: [
       { path: consumerPath, content: consumerSource(spec), replaces: false },
       { path: testPath, content: consumerTestSource(spec), replaces: false },
-      { path: STACK_FILE, content: lines.join('\n'), replaces: true },
+      { path: REGISTRY_FILE, content: lines.join('\n'), replaces: true },
     ],
   };
 }

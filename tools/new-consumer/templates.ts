@@ -1,15 +1,17 @@
 import * as z from 'zod';
+import type { StartPosition } from '../../contract/consumers';
 import { catalog, type EventType } from '../../functions/events/catalog';
 
 /** What the templates need to know about the consumer being scaffolded. */
 export interface ConsumerSpec {
-  /** kebab-case: the file name, the kit's consumer name and the idempotency key prefix. */
+  /** kebab-case: the file name, the registry name, the prefix of every key it owns. */
   readonly name: string;
   /** PascalCase of the name: the construct id in the stack. */
   readonly id: string;
   readonly ordered: boolean;
   /** Catalog event types the consumer handles, in the order given. */
   readonly handles: ReadonlyArray<EventType>;
+  readonly startPosition: StartPosition;
 }
 
 /** Widest line Biome leaves alone (biome.json `lineWidth`). */
@@ -21,51 +23,46 @@ function fieldsOf(type: EventType): string {
   return schema instanceof z.ZodObject ? Object.keys(schema.shape).join(', ') : 'see the catalog';
 }
 
+const quoted = (types: ReadonlyArray<string>) => `[${types.map((t) => `'${t}'`).join(', ')}]`;
+
 /** `functions/consumers/<name>.ts`: the consumer, built on the kit. */
 export function consumerSource(spec: ConsumerSpec): string {
-  const handles = `[${spec.handles.map((t) => `'${t}'`).join(', ')}]`;
   const cases = spec.handles
     .map(
       (type) => `      case '${type}':
         // event.data: EventData<'${type}'> (${fieldsOf(type)}).
-        logger.info('${type} handled');
+        store.update(key, { add: { ${lowerFirst(type)}: 1 }, set: { lastEventType: event.type } });
         return;`,
     )
     .join('\n');
   const delivery = spec.ordered
-    ? `from its own FIFO queue, in order per aggregate`
-    : `from the event bus through its own queue (no order between events)`;
-  const skip = spec.ordered
-    ? `
-  // The FIFO queue carries every event of every aggregate: catalog types not handled above come
-  // here. A consumer that checks per-aggregate sequences records the sequence here (see
-  // order-projection.ts), or the next event would look like a gap.
-  async skip(_event, { logger }) {
-    logger.debug('event not handled by this consumer; skipped');
-  },`
-    : '';
-  return `import { createConsumer, defineConsumer } from './kit';
+    ? 'from its own FIFO queue; the kit applies each aggregate\'s events in sequence (event n only\n * after n - 1) and parks an event that arrives early until its predecessor is applied'
+    : 'from the event bus through its own queue (no order between events)';
+  // Ordered consumers name the types they handle (the others still take their place in the
+  // sequence); unordered ones get their registry entry's event types.
+  const handles = spec.ordered ? `\n  handles: ${quoted(spec.handles)},` : '';
+  return `import { formatAggregateKey } from '../../contract/keys';
+import { createConsumer, defineConsumer } from '../consumer-kit';
 
 /**
  * ${spec.name}: say in one sentence what it does with the events.
  *
- * Gets ${spec.handles.join(', ')} ${delivery}. The kit validates each event
- * against the event catalog, upcasts it to the latest version of its type and applies it once
- * (idempotency on the event id). Throw \`PermanentFailure\` for what retrying cannot fix: the
- * event goes to the consumer's dead-letter queue with the reason. Other errors are retried.
+ * Gets ${spec.handles.join(', ')} ${delivery}. The kit validates each event against
+ * the event catalog, upcasts it to the latest version of its type and applies it once. Writes to
+ * \`store\` (this consumer's own items) commit with the kit's bookkeeping after \`handle\` returns:
+ * all or nothing. Throw \`PermanentFailure\` for what retrying cannot fix: the event goes to the
+ * consumer's dead-letter queue with the reason. Other errors are retried.
  */
-export const consumer = defineConsumer({
-  name: '${spec.name}',
-  ordered: ${spec.ordered},
-  handles: ${handles},
-  async handle(event, { logger }) {
+export const consumer = defineConsumer('${spec.name}', {${handles}
+  async handle(event, { store }) {
+    const key = formatAggregateKey(event.aggregatetype, event.aggregateid);
     switch (event.type) {
 ${cases}
     }
-  },${skip}
+  },
 });
 
-/** The Lambda handler: batch processing, idempotency and DLQ routing around \`consumer\`. */
+/** The Lambda handler: batch processing, idempotency${spec.ordered ? ', ordering' : ''} and DLQ routing around \`consumer\`. */
 export const handler = createConsumer(consumer);
 `;
 }
@@ -76,52 +73,40 @@ export function consumerTestSource(spec: ConsumerSpec): string {
     .map(
       (type) => `
   it('handles ${type}', async () => {
-    // Given the ${type} fixture as the kit delivers it (validated, in the latest version)
+    // Arrange: the ${type} fixture as the kit delivers it (validated, in the latest version)
     const event = typedFixture('${type}');
+    const context = consumerContext(event);
 
-    // When / Then
-    await expect(consumer.handle(event, consumerContext(event))).resolves.toBeUndefined();
+    // Act
+    await consumer.handle(event, context);
+
+    // Assert: what handle staged for the kit to commit
+    expect(context.store.staged()).not.toHaveLength(0);
   });
 `,
     )
     .join('');
-  const unhandled = catalog.types.find((type) => !spec.handles.includes(type)) ?? spec.handles[0];
-  const skipped = spec.ordered
-    ? `
-  it('passes over an event it does not handle', async () => {
-    // Given an event as it arrives on the FIFO queue
-    const event = eventFixture('${unhandled}');
-
-    // When / Then
-    await expect(consumer.skip(event, consumerContext(event))).resolves.toBeUndefined();
-  });
-`
-    : '';
-  const imports = spec.ordered
-    ? 'consumerContext, eventFixture, typedFixture'
-    : 'consumerContext, typedFixture';
   return `import { describe, expect, it } from 'vitest';
 import { consumer } from '../../../functions/consumers/${spec.name}';
-import { ${imports} } from '../../contract/fixtures';
+import { consumerContext, typedFixture } from '../../contract/fixtures';
 
-describe('${spec.name}', () => {${handled}${skipped}});
+describe('${spec.name}', () => {${handled}});
 `;
 }
 
-/** The statement that registers the consumer in the stack, indented like the marker. */
-export function registrationStatement(spec: ConsumerSpec, indent: string): string {
-  const method = spec.ordered ? 'addOrderedConsumer' : 'addEventConsumer';
-  const entry = `entry: 'consumers/${spec.name}'`;
-  const detailTypes = spec.ordered
-    ? undefined
-    : `detailTypes: [${spec.handles.map((t) => `'${t}'`).join(', ')}]`;
-  const props = [entry, detailTypes].filter((p): p is string => p !== undefined);
-  const oneLine = `${indent}this.${method}('${spec.id}', { ${props.join(', ')} });`;
+/** The registry entry of the consumer, indented like the marker line. */
+export function registryEntry(spec: ConsumerSpec, indent: string): string {
+  const fields = [
+    `name: '${spec.name}'`,
+    `kind: '${spec.ordered ? 'ordered' : 'unordered'}'`,
+    spec.ordered ? `startPosition: '${spec.startPosition}'` : `eventTypes: ${quoted(spec.handles)}`,
+  ];
+  const oneLine = `${indent}{ ${fields.join(', ')} },`;
   if (oneLine.length <= LINE_WIDTH) return oneLine;
-  // Longer than Biome allows: its own layout, so that \`npm run lint\` stays clean.
-  return [
-    `${indent}this.${method}('${spec.id}', {`,
-    ...props.map((p) => `${indent}  ${p},`),
-    `${indent}});`,
-  ].join('\n');
+  // Longer than Biome allows: its own layout, so that `npm run lint` stays clean.
+  return [`${indent}{`, ...fields.map((field) => `${indent}  ${field},`), `${indent}},`].join('\n');
+}
+
+function lowerFirst(type: string): string {
+  return `${type.charAt(0).toLowerCase()}${type.slice(1)}Count`;
 }

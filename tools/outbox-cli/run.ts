@@ -1,8 +1,10 @@
 import { CliFailure, type CliIo, EXIT, UsageError } from './cli-io';
 import type { Command } from './command';
 import { archiveReplayCommand } from './commands/archive-replay';
+import { backfillCommand } from './commands/backfill';
 import { redriveCommand } from './commands/redrive';
 import { replayCommand } from './commands/replay';
+import { skipCommand } from './commands/skip';
 import { statusCommand } from './commands/status';
 import { MissingOutputError } from './stack-outputs';
 import { resolveTarget, type Target } from './target';
@@ -11,15 +13,18 @@ import { resolveTarget, type Target } from './target';
 const COMMANDS: ReadonlyArray<Command<any>> = [
   statusCommand,
   replayCommand,
+  backfillCommand,
   redriveCommand,
+  skipCommand,
   archiveReplayCommand,
 ];
 
 /** The top-level `--help`. */
 export const HELP = `Usage: npm run outbox -- <command> [options] (--local | --stack <name> --outputs <file>)
 
-Operator tool of the outbox pipeline: see how far behind it is, re-publish events, move
-dead-letter messages back, replay the EventBridge archive. What each alarm means and which
+Operator tool of the outbox pipeline: see how far behind it is, re-publish events, backfill or
+rebuild one consumer, move dead-letter messages back, step an ordered consumer over an event that
+will never come, replay the EventBridge archive. What each alarm means and which
 command helps: docs/operations.md.
 
 Commands:

@@ -1,698 +1,352 @@
-import type { DynamoDBBatchResponse, DynamoDBRecord } from 'aws-lambda';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { Relay, type RelayOptions } from '../../../functions/relay/relay';
+import { Relay } from '../../../functions/relay/relay';
 import { ValidationError } from '../../../functions/shared/errors';
-import { LIMITS, utf8Bytes } from '../../../functions/shared/limits';
-import { eventBridgeEntrySize } from '../../../functions/shared/outbox-writer';
-import { loadEvent } from '../../events/load';
 import {
   FakeOutboxStream,
   FakeRelayPorts,
-  type FakeRelayPortsOptions,
   malformedOutboxItem,
   streamSequenceNumber,
-  testEnvelope,
   testEventId,
   testOutboxItem,
-  testOutboxItems,
+  testProbeItem,
+  testStateItem,
+  testTransaction,
 } from '../../support/fake-relay-ports';
 
-const QUEUE = 'https://sqs.eu-west-1.amazonaws.com/123456789012/OrderProjection.fifo';
-const SECOND_QUEUE = 'https://sqs.eu-west-1.amazonaws.com/123456789012/OrderActivity.fifo';
-const A = 'Order#o-1';
-const B = 'Order#o-2';
+const QUEUE = 'https://sqs.eu-west-1.amazonaws.com/123456789012/Projection.fifo';
+const OTHER_QUEUE = 'https://sqs.eu-west-1.amazonaws.com/123456789012/Audit.fifo';
 
-interface ArrangeOptions {
-  readonly queueUrls?: ReadonlyArray<string>;
-  readonly ports?: FakeRelayPortsOptions;
-  readonly relay?: Omit<RelayOptions, 'queueUrls'>;
+function setup(options: ConstructorParameters<typeof FakeRelayPorts>[0] = {}, queueUrls = [QUEUE]) {
+  const ports = new FakeRelayPorts(options);
+  return { ports, relay: new Relay(ports, { queueUrls }), stream: new FakeOutboxStream() };
 }
 
-function arrange(options: ArrangeOptions = {}) {
-  const ports = new FakeRelayPorts(options.ports);
-  const relay = new Relay(ports, { queueUrls: options.queueUrls ?? [QUEUE], ...options.relay });
-  return { ports, relay, stream: new FakeOutboxStream() };
-}
+describe('Relay: what state records announce is published', () => {
+  it('publishes a transaction its batch carries whole, in sequence order, without reading the table', async () => {
+    // Arrange: one transaction of three events, its outbox records before its state record
+    const { ports, relay, stream } = setup();
+    const { state, outbox } = testTransaction('o-1', 1, 3);
+    const records = stream.records(ports.outbox.put(...outbox, state));
 
-function reported(response: DynamoDBBatchResponse): string[] {
-  return response.batchItemFailures.map((failure) => failure.itemIdentifier);
-}
+    // Act
+    const response = await relay.handle(records);
 
-function sequenceNumbers(records: ReadonlyArray<DynamoDBRecord>): string[] {
-  return records.map(streamSequenceNumber);
-}
+    // Assert
+    expect(response.batchItemFailures).toEqual([]);
+    expect(ports.queues.deliveredSequences(QUEUE, 'Order#o-1')).toEqual([1, 2, 3]);
+    expect([...ports.eventBus.publishedIds()]).toEqual([1, 2, 3].map((s) => testEventId('Order#o-1', s)));
+    expect(ports.outbox.reads).toEqual([]);
+    expect(ports.telemetry.counts.get('eventsPublished')).toBe(3);
+  });
 
-/** Labels like `o-1#3` for the events of calls, to compare call contents at a glance. */
-function labels(events: ReadonlyArray<{ pk: string; sequence: number }>): string[] {
-  return events.map((event) => `${event.pk.replace('Order#', '')}#${event.sequence}`);
-}
-
-function caught(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to throw');
-}
-
-describe('Relay publishing', () => {
-  it('publishes every event of a batch to the bus and to each queue', async () => {
+  it('acknowledges outbox records whose state record is not in the batch, and publishes nothing for them', async () => {
     // Arrange
-    const { ports, relay, stream } = arrange({ queueUrls: [QUEUE, SECOND_QUEUE] });
-    const records = stream.records([
-      ...ports.outbox.put(...testOutboxItems('o-1', 1, 3)),
-      ...ports.outbox.put(...testOutboxItems('o-2', 1, 2)),
-    ]);
+    const { ports, relay, stream } = setup();
+    const { outbox } = testTransaction('o-1', 1, 2);
+
+    // Act
+    const response = await relay.handle(stream.records(ports.outbox.put(...outbox)));
+
+    // Assert
+    expect(response.batchItemFailures).toEqual([]);
+    expect(ports.eventBus.published).toEqual([]);
+    expect(ports.queues.delivered(QUEUE)).toEqual([]);
+  });
+
+  it('reads the events a state record announces from the table when the batch does not carry them', async () => {
+    // Arrange: the outbox records went in an earlier batch (acknowledged, unpublished)
+    const { ports, relay, stream } = setup();
+    const { state, outbox } = testTransaction('o-1', 1, 2);
+    await relay.handle(stream.records(ports.outbox.put(...outbox)));
+
+    // Act
+    const response = await relay.handle(stream.records(ports.outbox.put(state)));
+
+    // Assert
+    expect(response.batchItemFailures).toEqual([]);
+    expect(ports.queues.deliveredSequences(QUEUE, 'Order#o-1')).toEqual([1, 2]);
+    expect(ports.outbox.reads).toEqual([{ aggregateKey: 'Order#o-1', from: 1, to: 2 }]);
+    expect(ports.telemetry.counts.get('transactionsReadFromTable')).toBe(1);
+  });
+
+  it('keeps an aggregate in commit order when its transactions records arrive interleaved and reversed', async () => {
+    // Arrange: two transactions of o-1, the second's outbox records first
+    const { ports, relay, stream } = setup();
+    const first = testTransaction('o-1', 1, 2);
+    const second = testTransaction('o-1', 3, 4);
+    ports.outbox.put(...first.outbox, ...second.outbox);
+    const records = stream.records([...second.outbox.reverse(), first.state, ...first.outbox.reverse(), second.state]);
 
     // Act
     await relay.handle(records);
 
     // Assert
-    const all = ['o-1#1', 'o-1#2', 'o-1#3', 'o-2#1', 'o-2#2'];
-    expect(labels(ports.eventBus.published).sort()).toEqual(all);
-    expect(labels(ports.queues.delivered(QUEUE)).sort()).toEqual(all);
-    expect(labels(ports.queues.delivered(SECOND_QUEUE)).sort()).toEqual(all);
+    expect(ports.queues.deliveredSequences(QUEUE, 'Order#o-1')).toEqual([1, 2, 3, 4]);
   });
 
-  it('publishes the envelope JSON exactly as committed', async () => {
+  it('publishes a transaction once when its state record comes twice in a batch', async () => {
     // Arrange
-    const { ports, relay, stream } = arrange();
-    const [item] = ports.outbox.put(
-      testOutboxItem({ aggregateId: 'o-1', sequence: 1, data: { total: 1.0, note: 'é' } }),
-    );
-    if (!item) throw new Error('no item');
+    const { ports, relay, stream } = setup();
+    const { state, outbox } = testTransaction('o-1', 1, 1);
+    ports.outbox.put(...outbox);
 
     // Act
-    await relay.handle(stream.records([item]));
-
-    // Assert
-    expect(ports.eventBus.published[0]?.json).toBe(item.envelope?.S);
-    expect(ports.queues.delivered(QUEUE)[0]?.json).toBe(item.envelope?.S);
-  });
-
-  it('publishes a stream record shaped as Lambda delivers it', async () => {
-    // Arrange
-    const { ports, relay } = arrange();
-    const record = loadEvent('dynamodb/outbox-insert');
-
-    // Act
-    const response = await relay.handle([record]);
-
-    // Assert
-    expect(response).toEqual({ batchItemFailures: [] });
-    expect(ports.eventBus.published.map((event) => event.json)).toEqual([
-      record.dynamodb?.NewImage?.envelope?.S,
-    ]);
-    expect(ports.queues.deliveredSequences(QUEUE, 'Order#o-1001')).toEqual([1]);
-    expect(ports.cursors.cursor('Order#o-1001')).toBe(1);
-  });
-
-  it('answers a fully successful batch with an empty list of batch item failures', async () => {
-    // Arrange
-    const { ports, relay, stream } = arrange();
-    const records = stream.records(ports.outbox.put(...testOutboxItems('o-1', 1, 4)));
-
-    // Act
-    const response = await relay.handle(records);
-
-    // Assert
-    expect(response).toEqual({ batchItemFailures: [] });
-  });
-
-  it('sends each queue every event in sequence order when there are several queues', async () => {
-    // Arrange
-    const { ports, relay, stream } = arrange({ queueUrls: [QUEUE, SECOND_QUEUE] });
-    const records = stream.records([
-      ...ports.outbox.put(...testOutboxItems('o-1', 1, 12)),
-      ...ports.outbox.put(...testOutboxItems('o-2', 1, 5)),
-    ]);
-
-    // Act
-    await relay.handle(records);
-
-    // Assert
-    for (const queue of [QUEUE, SECOND_QUEUE]) {
-      expect(ports.queues.deliveredSequences(queue, A)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
-      expect(ports.queues.deliveredSequences(queue, B)).toEqual([1, 2, 3, 4, 5]);
-    }
-  });
-
-  it('publishes only to the bus when no queue is configured', async () => {
-    // Arrange
-    const { ports, relay, stream } = arrange({ queueUrls: [] });
-    const records = stream.records(ports.outbox.put(...testOutboxItems('o-1', 1, 2)));
-
-    // Act
-    const response = await relay.handle(records);
-
-    // Assert
-    expect(labels(ports.eventBus.published)).toEqual(['o-1#1', 'o-1#2']);
-    expect(response).toEqual({ batchItemFailures: [] });
-  });
-});
-
-describe('Relay PutEvents batching', () => {
-  it('puts at most 10 entries in a PutEvents call', async () => {
-    // Arrange
-    const { ports, relay, stream } = arrange();
-    const records = stream.records([
-      ...ports.outbox.put(...testOutboxItems('o-1', 1, 17)),
-      ...ports.outbox.put(...testOutboxItems('o-2', 1, 8)),
-    ]);
-
-    // Act
-    await relay.handle(records);
-
-    // Assert
-    expect(ports.eventBus.calls.map((call) => call.events.length)).toEqual([10, 10, 5]);
-  });
-
-  it('keeps every PutEvents call within 256 KB when events are large', async () => {
-    // Arrange
-    const { ports, relay, stream } = arrange();
-    const records = stream.records([
-      ...ports.outbox.put(...testOutboxItems('o-1', 1, 4, { payloadBytes: 100_000 })),
-      ...ports.outbox.put(...testOutboxItems('o-2', 1, 3, { payloadBytes: 100_000 })),
-    ]);
-
-    // Act
-    const response = await relay.handle(records);
-
-    // Assert
-    expect(response).toEqual({ batchItemFailures: [] });
-    expect(
-      ports.eventBus.calls.every((call) => call.bytes <= LIMITS.eventBridgeEntryBytes && !call.thrown),
-    ).toBe(true);
-    expect(ports.eventBus.calls.map((call) => call.events.length)).toEqual([2, 2, 2, 1]);
-    expect(ports.eventBus.published).toHaveLength(7);
-  });
-
-  it('retries only the PutEvents entries that failed', async () => {
-    // Arrange
-    const { ports, relay, stream } = arrange({
-      ports: { bus: { failFirstAttemptsById: { [testEventId(A, 2)]: 1, [testEventId(A, 4)]: 2 } } },
-    });
-    const records = stream.records(ports.outbox.put(...testOutboxItems('o-1', 1, 5)));
-
-    // Act
-    const response = await relay.handle(records);
-
-    // Assert
-    expect(ports.eventBus.calls.map((call) => labels(call.events))).toEqual([
-      ['o-1#1', 'o-1#2', 'o-1#3', 'o-1#4', 'o-1#5'],
-      ['o-1#2', 'o-1#4'],
-      ['o-1#4'],
-    ]);
-    expect(labels(ports.eventBus.published).sort()).toEqual(['o-1#1', 'o-1#2', 'o-1#3', 'o-1#4', 'o-1#5']);
-    expect(response).toEqual({ batchItemFailures: [] });
-  });
-
-  it('retries a throttled PutEvents call after a backoff', async () => {
-    // Arrange
-    const { ports, relay, stream } = arrange({ ports: { bus: { throwFirstCalls: 1 } } });
-    const records = stream.records(ports.outbox.put(...testOutboxItems('o-1', 1, 3)));
-
-    // Act
-    const response = await relay.handle(records);
-
-    // Assert
-    expect(ports.eventBus.calls.map((call) => call.thrown)).toEqual(['ThrottlingException', undefined]);
-    expect(ports.sleeps).toHaveLength(1);
-    expect(response).toEqual({ batchItemFailures: [] });
-  });
-});
-
-describe('Relay FIFO publishing', () => {
-  it('sends at most one message per group and at most 10 entries in a SendMessageBatch call', async () => {
-    // Arrange
-    const { ports, relay, stream } = arrange();
-    const items = [...testOutboxItems('o-1', 1, 12)];
-    for (let id = 2; id <= 13; id++) items.push(testOutboxItem({ aggregateId: `o-${id}`, sequence: 1 }));
-    const records = stream.records(ports.outbox.put(...items));
-
-    // Act
-    await relay.handle(records);
-
-    // Assert
-    const calls = ports.queues.callsTo(QUEUE);
-    for (const call of calls) {
-      expect(call.events.length).toBeLessThanOrEqual(LIMITS.sqsBatchEntries);
-      expect(new Set(call.events.map((event) => event.pk)).size).toBe(call.events.length);
-    }
-    expect(ports.queues.delivered(QUEUE)).toHaveLength(24);
-    expect(ports.queues.deliveredSequences(QUEUE, A)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
-  });
-
-  it('keeps every SendMessageBatch call within 256 KiB when events are large', async () => {
-    // Arrange
-    const { ports, relay, stream } = arrange();
-    const items = [];
-    for (let id = 1; id <= 5; id++) items.push(...testOutboxItems(`o-${id}`, 1, 2, { payloadBytes: 90_000 }));
-    const records = stream.records(ports.outbox.put(...items));
-
-    // Act
-    const response = await relay.handle(records);
-
-    // Assert
-    const calls = ports.queues.callsTo(QUEUE);
-    expect(calls.every((call) => call.bytes <= LIMITS.sqsBatchBytes && !call.thrown)).toBe(true);
-    expect(ports.queues.delivered(QUEUE)).toHaveLength(10);
-    expect(response).toEqual({ batchItemFailures: [] });
-  });
-
-  it('lets a failed SendMessageBatch entry block only its own group until it is retried', async () => {
-    // Arrange
-    const { ports, relay, stream } = arrange({
-      ports: { queues: { faults: { failFirstAttemptsById: { [testEventId(A, 1)]: 1 } } } },
-    });
-    const records = stream.records([
-      ...ports.outbox.put(...testOutboxItems('o-1', 1, 3)),
-      ...ports.outbox.put(...testOutboxItems('o-2', 1, 3)),
-    ]);
-
-    // Act
-    await relay.handle(records);
-
-    // Assert
-    expect(ports.queues.callsTo(QUEUE).map((call) => labels(call.events))).toEqual([
-      ['o-1#1', 'o-2#1'],
-      ['o-1#1', 'o-2#2'],
-      ['o-1#2', 'o-2#3'],
-      ['o-1#3'],
-    ]);
-    expect(ports.queues.deliveredSequences(QUEUE, A)).toEqual([1, 2, 3]);
-    expect(ports.queues.deliveredSequences(QUEUE, B)).toEqual([1, 2, 3]);
-  });
-
-  it('retries a throttled SendMessageBatch call and keeps group order', async () => {
-    // Arrange
-    const { ports, relay, stream } = arrange({ ports: { queues: { faults: { throwFirstCalls: 2 } } } });
-    const records = stream.records(ports.outbox.put(...testOutboxItems('o-1', 1, 3)));
-
-    // Act
-    const response = await relay.handle(records);
-
-    // Assert
-    expect(ports.queues.callsTo(QUEUE).map((call) => call.thrown ?? 'ok')).toEqual([
-      'ThrottlingException',
-      'ThrottlingException',
-      'ok',
-      'ok',
-      'ok',
-    ]);
-    expect(ports.queues.deliveredSequences(QUEUE, A)).toEqual([1, 2, 3]);
-    expect(response).toEqual({ batchItemFailures: [] });
-  });
-
-  it('sends an event as large as EventBridge accepts to every queue', async () => {
-    // Arrange
-    const { ports, relay, stream } = arrange();
-    const spec = { aggregateId: 'o-1', sequence: 1 } as const;
-    const unpadded = testEnvelope({ ...spec, payloadBytes: 0 });
-    const payloadBytes = LIMITS.eventBridgeEntryBytes - eventBridgeEntrySize(unpadded);
-    const item = testOutboxItem({ ...spec, payloadBytes });
-    const json = item.envelope?.S ?? '';
-    expect(eventBridgeEntrySize(testEnvelope({ ...spec, payloadBytes }), json)).toBe(
-      LIMITS.eventBridgeEntryBytes,
-    );
-    expect(utf8Bytes(json)).toBeLessThanOrEqual(LIMITS.sqsBatchBytes);
-
-    // Act
-    const response = await relay.handle(stream.records(ports.outbox.put(item)));
+    await relay.handle(stream.records([...outbox, state, state]));
 
     // Assert
     expect(ports.eventBus.published).toHaveLength(1);
-    expect(ports.queues.deliveredSequences(QUEUE, A)).toEqual([1]);
-    expect(ports.cursors.cursor(A)).toBe(1);
-    expect(response).toEqual({ batchItemFailures: [] });
-  });
-});
-
-describe('Relay failures after retries', () => {
-  it('reports the records at and above a PutEvents entry that kept failing and stops the cursor below it', async () => {
-    // Arrange
-    const { ports, relay, stream } = arrange({ ports: { bus: { failEventIds: [testEventId(A, 3)] } } });
-    const records = stream.records(ports.outbox.put(...testOutboxItems('o-1', 1, 5)));
-
-    // Act
-    const response = await relay.handle(records);
-
-    // Assert
-    expect(reported(response)).toEqual(sequenceNumbers(records.slice(2)));
-    expect(ports.cursors.cursor(A)).toBe(2);
-    expect(ports.eventBus.faults.attempts(testEventId(A, 3))).toBe(4);
+    expect(ports.queues.callsTo(QUEUE).flatMap((call) => call.events)).toHaveLength(1);
   });
 
-  it('reports the records at and above a queue entry that kept failing and sends nothing after it to that queue', async () => {
-    // Arrange
-    const { ports, relay, stream } = arrange({
-      queueUrls: [QUEUE, SECOND_QUEUE],
-      ports: { queues: { faultsByQueue: { [SECOND_QUEUE]: { failEventIds: [testEventId(A, 3)] } } } },
-    });
-    const records = stream.records(ports.outbox.put(...testOutboxItems('o-1', 1, 5)));
+  it('makes no DynamoDB request when every batch carries its transactions whole, whatever the number of events', async () => {
+    // Arrange: 40 aggregates, 5 single-event transactions each, in batches of 100 records
+    const { ports, relay, stream } = setup();
+    const records = [];
+    for (let sequence = 1; sequence <= 5; sequence++) {
+      for (let aggregate = 0; aggregate < 40; aggregate++) {
+        const { state, outbox } = testTransaction(`o-${aggregate}`, sequence, sequence);
+        records.push(...stream.records(ports.outbox.put(...outbox, state)));
+      }
+    }
 
     // Act
-    const response = await relay.handle(records);
+    for (let i = 0; i < records.length; i += 100) await relay.handle(records.slice(i, i + 100));
 
     // Assert
-    expect(reported(response)).toEqual(sequenceNumbers(records.slice(2)));
-    expect(ports.cursors.cursor(A)).toBe(2);
-    expect(ports.queues.deliveredSequences(SECOND_QUEUE, A)).toEqual([1, 2]);
-    expect(ports.queues.callsTo(SECOND_QUEUE).flatMap((call) => labels(call.events))).not.toContain('o-1#4');
-    expect(ports.queues.deliveredSequences(QUEUE, A)).toEqual([1, 2, 3, 4, 5]);
-  });
-
-  it('publishes the rest in order once the stream redelivers the reported records', async () => {
-    // Arrange
-    const { ports, relay, stream } = arrange({
-      ports: { queues: { faults: { failEventIds: [testEventId(A, 3)] } } },
-    });
-    const records = stream.records(ports.outbox.put(...testOutboxItems('o-1', 1, 5)));
-    const first = await relay.handle(records);
-    ports.queues.faults(QUEUE).failEventIds.clear();
-
-    // Act
-    const second = await relay.handle(
-      records.filter((record) => reported(first).includes(streamSequenceNumber(record))),
-    );
-
-    // Assert
-    expect(second).toEqual({ batchItemFailures: [] });
-    expect(ports.queues.deliveredSequences(QUEUE, A)).toEqual([1, 2, 3, 4, 5]);
-    expect(ports.cursors.cursor(A)).toBe(5);
-  });
-
-  it('keeps an aggregate whose publication fails from holding back the others', async () => {
-    // Arrange
-    const { ports, relay, stream } = arrange({ ports: { bus: { failEventIds: [testEventId(A, 1)] } } });
-    const aRecords = stream.records(ports.outbox.put(...testOutboxItems('o-1', 1, 2)));
-    const bRecords = stream.records(ports.outbox.put(...testOutboxItems('o-2', 1, 2)));
-
-    // Act
-    const response = await relay.handle([...aRecords, ...bRecords]);
-
-    // Assert
-    expect(reported(response)).toEqual(sequenceNumbers(aRecords));
-    expect(ports.cursors.cursor(A)).toBe(0);
-    expect(ports.cursors.cursor(B)).toBe(2);
-  });
-
-  it('reports the records of an aggregate whose cursor could not be advanced', async () => {
-    // Arrange
-    const { ports, relay, stream } = arrange();
-    ports.cursors.advanceFails = (aggregateKey) => aggregateKey === A;
-    const aRecords = stream.records(ports.outbox.put(...testOutboxItems('o-1', 1, 2)));
-    const bRecords = stream.records(ports.outbox.put(...testOutboxItems('o-2', 1, 2)));
-
-    // Act
-    const response = await relay.handle([...aRecords, ...bRecords]);
-
-    // Assert
-    expect(reported(response)).toEqual(sequenceNumbers(aRecords));
-    expect(ports.cursors.cursor(A)).toBe(0);
-    expect(ports.cursors.cursor(B)).toBe(2);
-    expect(ports.telemetry.errors.map((entry) => entry.message)).toContain(
-      'cursor update failed; records will be retried',
-    );
-  });
-});
-
-describe('Relay ordering', () => {
-  it('publishes a reordered batch (sequence 2 before 1) as 1 then 2', async () => {
-    // Arrange
-    const { ports, relay, stream } = arrange();
-    const [one, two] = ports.outbox.put(...testOutboxItems('o-1', 1, 2));
-    if (!one || !two) throw new Error('no items');
-    const records = stream.records([two, one]);
-
-    // Act
-    const response = await relay.handle(records);
-
-    // Assert
-    expect(ports.queues.deliveredSequences(QUEUE, A)).toEqual([1, 2]);
-    expect(ports.eventBus.published.map((event) => event.sequence)).toEqual([1, 2]);
     expect(ports.outbox.reads).toEqual([]);
-    expect(response).toEqual({ batchItemFailures: [] });
+    expect(ports.telemetry.counts.get('eventsPublished')).toBe(200);
   });
+});
 
-  it('reads sequences 1 and 2 from the table when a batch holds only sequence 3 and publishes 1, 2, 3 in order', async () => {
-    // Arrange
-    const { ports, relay, stream } = arrange();
-    const items = ports.outbox.put(...testOutboxItems('o-1', 1, 3));
-    const records = stream.records(items.slice(2));
+describe('Relay: failures hold back only their own aggregate', () => {
+  it('reports a state record whose event a queue keeps refusing, and sends nothing after it to that group', async () => {
+    // Arrange: o-1 #2 fails on every attempt; o-2 is healthy
+    const { ports, relay, stream } = setup({ queues: { faults: { failEventIds: [testEventId('Order#o-1', 2)] } } });
+    const a = testTransaction('o-1', 1, 1);
+    const b = testTransaction('o-1', 2, 3);
+    const c = testTransaction('o-2', 1, 1);
+    const records = stream.records(ports.outbox.put(...a.outbox, a.state, ...b.outbox, b.state, ...c.outbox, c.state));
 
     // Act
     const response = await relay.handle(records);
 
     // Assert
-    expect(ports.outbox.reads).toEqual([{ aggregateKey: A, from: 1, to: 3 }]);
-    expect(ports.queues.deliveredSequences(QUEUE, A)).toEqual([1, 2, 3]);
-    expect(ports.cursors.cursor(A)).toBe(3);
-    expect(ports.telemetry.counts.get('GapEventsReadFromTable')).toBe(2);
-    expect(response).toEqual({ batchItemFailures: [] });
+    const stateRecord = records[4];
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([streamSequenceNumber(stateRecord ?? records[0]!)]);
+    expect(ports.queues.deliveredSequences(QUEUE, 'Order#o-1')).toEqual([1]);
+    expect(ports.queues.deliveredSequences(QUEUE, 'Order#o-2')).toEqual([1]);
+    expect(ports.telemetry.counts.get('publishFailures')).toBe(1);
   });
 
-  it('stops at a sequence missing from both stream and table and reports the records after it', async () => {
-    // Arrange
-    const { ports, relay, stream } = arrange();
-    const [one, , three] = testOutboxItems('o-1', 1, 3);
-    if (!one || !three) throw new Error('no items');
-    const records = stream.records(ports.outbox.put(one, three));
-
-    // Act
-    const response = await relay.handle(records);
-
-    // Assert
-    expect(ports.queues.deliveredSequences(QUEUE, A)).toEqual([1]);
-    expect(ports.cursors.cursor(A)).toBe(1);
-    expect(reported(response)).toEqual(sequenceNumbers(records.slice(1)));
-    expect(ports.telemetry.warnings.map((entry) => entry.attributes)).toContainEqual({
-      aggregateKey: A,
-      sequence: 2,
+  it('delivers the rest in order once Lambda retries from the reported record', async () => {
+    // Arrange: #2 fails on its first four attempts (the whole first invocation), then succeeds
+    const { ports, relay, stream } = setup({
+      queues: { faults: { failFirstAttemptsById: { [testEventId('Order#o-1', 2)]: 4 } } },
     });
+    const first = testTransaction('o-1', 1, 2);
+    const second = testTransaction('o-1', 3, 3);
+    const records = stream.records(ports.outbox.put(...first.outbox, first.state, ...second.outbox, second.state));
+    const response = await relay.handle(records);
+    const lowest = records.findIndex((r) => response.batchItemFailures.some((f) => f.itemIdentifier === streamSequenceNumber(r)));
+
+    // Act: Lambda redelivers the batch from the lowest reported record
+    const retry = await relay.handle(records.slice(lowest));
+
+    // Assert: FIFO deduplication drops the re-sent #1; the group holds 1, 2, 3 in order
+    expect(retry.batchItemFailures).toEqual([]);
+    expect(ports.queues.deliveredSequences(QUEUE, 'Order#o-1')).toEqual([1, 2, 3]);
   });
 
-  it('skips records at or below the cursor and does not republish them', async () => {
+  it('retries only the entries that failed, with backoff', async () => {
+    // Arrange: every bus entry fails its first attempt
+    const { ports, relay, stream } = setup({ bus: { failFirstAttempts: 1 } });
+    const { state, outbox } = testTransaction('o-1', 1, 3);
+
+    // Act
+    const response = await relay.handle(stream.records(ports.outbox.put(...outbox, state)));
+
+    // Assert
+    expect(response.batchItemFailures).toEqual([]);
+    expect(ports.eventBus.calls.map((call) => call.events.length)).toEqual([3, 3]);
+    expect(ports.sleeps).toHaveLength(1);
+    expect(ports.telemetry.counts.get('entriesRetried')).toBe(3);
+  });
+
+  it('treats a throttled call as every entry failing, and reports the records when it stays throttled', async () => {
     // Arrange
-    const { ports, relay, stream } = arrange();
-    ports.cursors.cursors.set(A, 2);
-    const [one, two, three] = ports.outbox.put(...testOutboxItems('o-1', 1, 3));
-    if (!one || !two || !three) throw new Error('no items');
-    const records = stream.records([one, two, two, three]);
+    const { ports, relay, stream } = setup({ bus: { throwFirstCalls: 10 } });
+    const { state, outbox } = testTransaction('o-1', 1, 1);
+    const records = stream.records(ports.outbox.put(...outbox, state));
 
     // Act
     const response = await relay.handle(records);
 
-    // Assert
-    expect(labels(ports.eventBus.published)).toEqual(['o-1#3']);
-    expect(labels(ports.queues.delivered(QUEUE))).toEqual(['o-1#3']);
-    expect(ports.telemetry.counts.get('DuplicateRecordsSkipped')).toBe(3);
-    expect(response).toEqual({ batchItemFailures: [] });
+    // Assert: the state record (index 1) is reported; its outbox record is not needed again
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([streamSequenceNumber(records[1]!)]);
   });
 
-  it('publishes nothing for a batch of records that are all at or below the cursor', async () => {
+  it('throws when reading the table fails, so Lambda retries the batch', async () => {
     // Arrange
-    const { ports, relay, stream } = arrange();
-    ports.cursors.cursors.set(A, 5);
-    const records = stream.records(ports.outbox.put(...testOutboxItems('o-1', 4, 5)));
+    const { ports, relay, stream } = setup();
+    ports.outbox.readFails = () => true;
+    const { state } = testTransaction('o-1', 1, 1);
 
-    // Act
-    const response = await relay.handle(records);
-
-    // Assert
-    expect(ports.eventBus.calls).toEqual([]);
-    expect(ports.queues.callsTo(QUEUE)).toEqual([]);
-    expect(ports.cursors.advances).toEqual([]);
-    expect(response).toEqual({ batchItemFailures: [] });
+    // Act / Assert
+    await expect(relay.handle(stream.records([state]))).rejects.toThrow(/Query throttled/);
   });
 });
 
-describe('Relay unpublishable items', () => {
-  it('sends a malformed item to the failure sink with its reason and publishes the events after it', async () => {
-    // Arrange
-    const { ports, relay, stream } = arrange();
-    const items = [testOutboxItem({ aggregateId: 'o-1', sequence: 1 }), malformedOutboxItem('o-1', 2)];
-    items.push(testOutboxItem({ aggregateId: 'o-1', sequence: 3 }));
-    const records = stream.records(ports.outbox.put(...items));
+describe('Relay: what no target can carry is stepped over, with a reason', () => {
+  it('sinks a malformed outbox item, puts a void marker in its place on FIFO queues and goes on', async () => {
+    // Arrange: #2 of a three-event transaction is malformed
+    const { ports, relay, stream } = setup();
+    const state = testStateItem('o-1', 1, 3);
+    const items = [testOutboxItem({ aggregateId: 'o-1', sequence: 1 }), malformedOutboxItem('o-1', 2), testOutboxItem({ aggregateId: 'o-1', sequence: 3 })];
 
     // Act
-    const response = await relay.handle(records);
+    const response = await relay.handle(stream.records(ports.outbox.put(...items, state)));
 
     // Assert
-    expect(ports.failures.messages).toEqual([
-      expect.objectContaining({
-        reason: 'MalformedOutboxItem',
-        error: expect.stringContaining('envelope is not valid JSON'),
-        aggregateKey: A,
-        sequence: 2,
-        streamSequenceNumber: streamSequenceNumber(records[1] as DynamoDBRecord),
-      }),
-    ]);
-    expect(ports.queues.deliveredSequences(QUEUE, A)).toEqual([1, 3]);
-    expect(ports.cursors.cursor(A)).toBe(3);
-    expect(response).toEqual({ batchItemFailures: [] });
+    expect(response.batchItemFailures).toEqual([]);
+    expect(ports.queues.delivered(QUEUE).map((m) => `${m.kind}:${m.sequence}`)).toEqual(['event:1', 'void:2', 'event:3']);
+    expect(ports.eventBus.published.map((e) => e.sequence)).toEqual([1, 3]);
+    expect(ports.failures.messages).toEqual([expect.objectContaining({ reason: 'MalformedOutboxItem', aggregateKey: 'Order#o-1', sequence: 2 })]);
+    expect(ports.telemetry.counts.get('poisonEvents')).toBe(1);
   });
 
-  it('sends an event over the EventBridge entry limit to the failure sink as OversizeEvent', async () => {
-    // Arrange
-    const { ports, relay, stream } = arrange();
-    const items = [
-      testOutboxItem({ aggregateId: 'o-1', sequence: 1 }),
-      testOutboxItem({ aggregateId: 'o-1', sequence: 2, payloadBytes: LIMITS.eventBridgeEntryBytes }),
-      testOutboxItem({ aggregateId: 'o-1', sequence: 3 }),
-    ];
-    const records = stream.records(ports.outbox.put(...items));
+  it('publishes an event with characters SQS refuses to the bus, and a void marker to FIFO queues', async () => {
+    // Arrange: data holding U+FFFF, which JSON.stringify leaves raw
+    const { ports, relay, stream } = setup();
+    const item = testOutboxItem({ aggregateId: 'o-1', sequence: 1, data: { note: 'bad \uFFFF' } });
 
     // Act
-    const response = await relay.handle(records);
+    const response = await relay.handle(stream.records(ports.outbox.put(item, testStateItem('o-1', 1, 1))));
 
     // Assert
-    expect(ports.failures.messages.map((message) => [message.reason, message.sequence])).toEqual([
-      ['OversizeEvent', 2],
-    ]);
-    expect(ports.queues.deliveredSequences(QUEUE, A)).toEqual([1, 3]);
-    expect(response).toEqual({ batchItemFailures: [] });
+    expect(response.batchItemFailures).toEqual([]);
+    expect(ports.eventBus.published.map((e) => e.sequence)).toEqual([1]);
+    expect(ports.queues.delivered(QUEUE).map((m) => m.kind)).toEqual(['void']);
+    expect(ports.failures.messages[0]).toMatchObject({ reason: 'UnsendableCharacters', sequence: 1 });
   });
 
-  it('sends a malformed item read from the table to the sink and steps over it', async () => {
+  it('steps over an entry a FIFO queue refuses for good (SenderFault) without retrying it', async () => {
     // Arrange
-    const { ports, relay, stream } = arrange();
-    ports.outbox.put(testOutboxItem({ aggregateId: 'o-1', sequence: 1 }), malformedOutboxItem('o-1', 2));
-    const records = stream.records(ports.outbox.put(testOutboxItem({ aggregateId: 'o-1', sequence: 3 })));
+    const rejected = testEventId('Order#o-1', 1);
+    const { ports, relay, stream } = setup({ queues: { faultsByQueue: { [QUEUE]: { rejectEventIds: [rejected] } } } }, [QUEUE, OTHER_QUEUE]);
+    const { state, outbox } = testTransaction('o-1', 1, 2);
 
     // Act
-    const response = await relay.handle(records);
+    const response = await relay.handle(stream.records(ports.outbox.put(...outbox, state)));
 
-    // Assert
-    expect(
-      ports.failures.messages.map((message) => [message.reason, message.aggregateKey, message.sequence]),
-    ).toEqual([['MalformedOutboxItem', A, 2]]);
-    expect(ports.queues.deliveredSequences(QUEUE, A)).toEqual([1, 3]);
-    expect(response).toEqual({ batchItemFailures: [] });
+    // Assert: a void marker replaced it on that queue only; the other queue and the bus have it
+    expect(response.batchItemFailures).toEqual([]);
+    expect(ports.queues.delivered(QUEUE).map((m) => `${m.kind}:${m.sequence}`)).toEqual(['void:1', 'event:2']);
+    expect(ports.queues.deliveredSequences(OTHER_QUEUE, 'Order#o-1')).toEqual([1, 2]);
+    expect(ports.queues.faults(QUEUE).attempts(rejected)).toBe(1);
+    expect(ports.failures.messages).toEqual([expect.objectContaining({ reason: 'RejectedByTarget', target: QUEUE, eventId: rejected })]);
   });
 
-  it('sends a record without readable keys to the sink on its own and does not report it', async () => {
+  it('steps over an entry EventBridge refuses for good, and still delivers it to the FIFO queues', async () => {
     // Arrange
-    const { ports, relay, stream } = arrange();
-    const { pk: _pk, sk: _sk, ...keyless } = testOutboxItem({ aggregateId: 'o-9', sequence: 1 });
-    const records = stream.records([keyless, ...ports.outbox.put(...testOutboxItems('o-1', 1, 2))]);
+    const rejected = testEventId('Order#o-1', 1);
+    const { ports, relay, stream } = setup({ bus: { rejectEventIds: [rejected] } });
+    const { state, outbox } = testTransaction('o-1', 1, 1);
 
     // Act
-    const response = await relay.handle(records);
+    const response = await relay.handle(stream.records(ports.outbox.put(...outbox, state)));
 
     // Assert
-    expect(ports.failures.messages).toEqual([
-      expect.objectContaining({ reason: 'MalformedOutboxItem', aggregateKey: undefined }),
-    ]);
-    expect(ports.queues.deliveredSequences(QUEUE, A)).toEqual([1, 2]);
-    expect(response).toEqual({ batchItemFailures: [] });
+    expect(response.batchItemFailures).toEqual([]);
+    expect(ports.eventBus.faults.attempts(rejected)).toBe(1);
+    expect(ports.queues.deliveredSequences(QUEUE, 'Order#o-1')).toEqual([1]);
+    expect(ports.failures.messages[0]).toMatchObject({ reason: 'RejectedByTarget', target: 'eventbridge' });
   });
 
-  it('reports a malformed record and everything after it in its aggregate when the sink refuses it', async () => {
+  it('holds the chain before poison the failure queue refuses, and reports its state record', async () => {
     // Arrange
-    const { ports, relay, stream } = arrange();
+    const { ports, relay, stream } = setup();
     ports.failures.failing = true;
-    const items = [testOutboxItem({ aggregateId: 'o-1', sequence: 1 }), malformedOutboxItem('o-1', 2)];
-    items.push(testOutboxItem({ aggregateId: 'o-1', sequence: 3 }));
-    const records = stream.records(ports.outbox.put(...items));
+    const state = testStateItem('o-1', 1, 2);
+    const records = stream.records(ports.outbox.put(testOutboxItem({ aggregateId: 'o-1', sequence: 1 }), malformedOutboxItem('o-1', 2), state));
 
     // Act
     const response = await relay.handle(records);
 
     // Assert
-    expect(reported(response)).toEqual(sequenceNumbers(records.slice(1)));
-    expect(ports.queues.deliveredSequences(QUEUE, A)).toEqual([1]);
-    expect(ports.cursors.cursor(A)).toBe(1);
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([streamSequenceNumber(records[2]!)]);
+    expect(ports.queues.deliveredSequences(QUEUE, 'Order#o-1')).toEqual([1]);
   });
 
-  it('reports a record without readable keys when the sink refuses it', async () => {
-    // Arrange
-    const { ports, relay, stream } = arrange();
-    ports.failures.failing = true;
-    const { pk: _pk, sk: _sk, ...keyless } = testOutboxItem({ aggregateId: 'o-9', sequence: 1 });
-    const records = stream.records([keyless]);
+  it('declares void a sequence a state item announces but the table does not have', async () => {
+    // Arrange: the state item says 1..2, only #1 exists
+    const { ports, relay, stream } = setup();
+    const records = stream.records(ports.outbox.put(testOutboxItem({ aggregateId: 'o-1', sequence: 1 }), testStateItem('o-1', 1, 2)));
 
     // Act
     const response = await relay.handle(records);
 
     // Assert
-    expect(reported(response)).toEqual(sequenceNumbers(records));
+    expect(response.batchItemFailures).toEqual([]);
+    expect(ports.queues.delivered(QUEUE).map((m) => `${m.kind}:${m.sequence}`)).toEqual(['event:1', 'void:2']);
+    expect(ports.failures.messages[0]).toMatchObject({ reason: 'MissingOutboxItem', sequence: 2 });
   });
 
-  it('rejects a record without a stream SequenceNumber, since it could be neither checkpointed nor reported', async () => {
+  it('sinks a state item that announces no valid range, and acknowledges it', async () => {
     // Arrange
-    const { relay, stream } = arrange();
-    const record = stream.record(testOutboxItem({ aggregateId: 'o-1', sequence: 1 }));
-    delete record.dynamodb?.SequenceNumber;
+    const { ports, relay, stream } = setup();
+    const broken = marshall({ pk: 'Order#o-1', sk: 'STATE', entityType: 'AGGREGATE', version: 2 });
 
     // Act
-    const result = relay.handle([record]);
+    const response = await relay.handle(stream.records([broken]));
 
     // Assert
-    await expect(result).rejects.toThrow(/record\.dynamodb\.SequenceNumber is required/);
+    expect(response.batchItemFailures).toEqual([]);
+    expect(ports.failures.messages[0]).toMatchObject({ reason: 'MalformedStateItem', aggregateKey: 'Order#o-1' });
   });
 });
 
-describe('Relay options', () => {
-  it.each([
-    ['options.queueUrls', { queueUrls: 'https://sqs.example/q.fifo' }],
-    ['options.queueUrls', { queueUrls: [''] }],
-    ['options.maxAttempts', { queueUrls: [], maxAttempts: 0 }],
-    ['options.baseDelayMs', { queueUrls: [], baseDelayMs: -5 }],
-    ['options.maxDelayMs', { queueUrls: [], maxDelayMs: 1.5 }],
-    ['options.concurrency', { queueUrls: [], concurrency: 0 }],
-  ])('throws a ValidationError naming %s when it is invalid', (field, options) => {
+describe('Relay: the heartbeat', () => {
+  it('records the newest sweeper probe of a batch', async () => {
+    // Arrange
+    const { ports, relay, stream } = setup();
+
+    // Act
+    await relay.handle(stream.records([testProbeItem(3, '2026-11-23T16:00:00.000Z'), testProbeItem(4, '2026-11-23T16:05:00.000Z')]));
+
+    // Assert
+    expect(ports.heartbeat.seen).toEqual({ seq: 4, writtenAt: '2026-11-23T16:05:00.000Z' });
+  });
+
+  it('reports the probe record when the heartbeat cannot be written', async () => {
+    // Arrange
+    const { ports, relay, stream } = setup();
+    ports.heartbeat.failing = true;
+    const records = stream.records([testProbeItem(1, '2026-11-23T16:00:00.000Z')]);
+
+    // Act
+    const response = await relay.handle(records);
+
+    // Assert
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([streamSequenceNumber(records[0]!)]);
+  });
+});
+
+describe('Relay: input', () => {
+  it('refuses options that are not queue URLs or positive integers, naming what was given', () => {
     // Arrange
     const ports = new FakeRelayPorts();
 
-    // Act
-    const error = caught(() => new Relay(ports, options as unknown as RelayOptions));
-
-    // Assert
-    expect(error).toBeInstanceOf(ValidationError);
-    expect((error as ValidationError).field).toBe(field);
-    expect((error as Error).message).toMatch(new RegExp(`^${field.replace('.', '\\.')} must`));
-  });
-});
-
-describe('Relay pending marks', () => {
-  it('clears the pending marks of the events it published, gap-filled ones included', async () => {
-    // Arrange: sequences 1..3 committed; the stream delivers only 3 so far.
-    const { ports, relay, stream } = arrange();
-    const items = ports.outbox.put(...testOutboxItems('o-1', 1, 3));
-
-    // Act
-    const response = await relay.handle(stream.records(items.slice(2)));
-
-    // Assert
-    expect(reported(response)).toEqual([]);
-    expect(ports.pending.cleared.get(A)).toEqual([1, 2, 3]);
+    // Act / Assert
+    expect(() => new Relay(ports, { queueUrls: [''] })).toThrow(ValidationError);
+    expect(() => new Relay(ports, { queueUrls: [], maxAttempts: 0 })).toThrow(/options.maxAttempts must be a positive integer \(given 0\)/);
   });
 
-  it('keeps the marks of events that could not be published', async () => {
+  it('refuses a record without a SequenceNumber', async () => {
     // Arrange
-    const { ports, relay, stream } = arrange({ ports: { queues: { faults: { failFirstAttempts: 100 } } } });
-    const records = stream.records(ports.outbox.put(...testOutboxItems('o-1', 1, 2)));
+    const { relay } = setup();
 
-    // Act
-    await relay.handle(records);
-
-    // Assert
-    expect(ports.pending.cleared.has(A)).toBe(false);
-  });
-
-  it('still acknowledges published records when clearing marks fails, and counts it', async () => {
-    // Arrange
-    const { ports, relay, stream } = arrange();
-    ports.pending.failing = true;
-    const records = stream.records(ports.outbox.put(...testOutboxItems('o-1', 1, 2)));
-
-    // Act
-    const response = await relay.handle(records);
-
-    // Assert
-    expect(reported(response)).toEqual([]);
-    expect(ports.telemetry.counts.get('PendingMarksNotCleared')).toBe(2);
+    // Act / Assert
+    await expect(relay.handle([{ dynamodb: {} }])).rejects.toThrow(/SequenceNumber is required/);
   });
 });

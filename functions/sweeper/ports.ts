@@ -25,7 +25,7 @@ export interface RelayBookkeeping {
   writeProbe(now: Date): Promise<{ seq: number; firstWrittenAt: string }>;
   readHeartbeat(): Promise<Heartbeat | undefined>;
   readLostWindow(): Promise<LostWindow | undefined>;
-  /** Creates the window (no-op if one exists) or updates it. */
+  /** Writes the window, replacing the one stored. */
   saveLostWindow(window: LostWindow): Promise<void>;
   deleteLostWindow(): Promise<void>;
 }

@@ -6,10 +6,9 @@
  * bytes per call) and FIFO deduplication, and record every call.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { seededRandom } from 'local-aws';
-import { marshall } from '@aws-sdk/util-dynamodb';
 import { ENTITY_TYPES, KEYS, RELAY_ITEMS } from '../../contract/keys';
 import type {
   EntryFailure,
@@ -127,7 +126,10 @@ export function testTransaction(
   from: number,
   to: number,
   spec: Omit<TestEventSpec, 'aggregateId' | 'sequence'> = {},
-): { readonly state: Record<string, AttributeValue>; readonly outbox: Array<Record<string, AttributeValue>> } {
+): {
+  readonly state: Record<string, AttributeValue>;
+  readonly outbox: Array<Record<string, AttributeValue>>;
+} {
   return {
     state: testStateItem(aggregateId, from, to, spec.aggregateType),
     outbox: testOutboxItems(aggregateId, from, to, spec),
@@ -136,7 +138,13 @@ export function testTransaction(
 
 /** The sweeper's probe item, as its stream record carries it. */
 export function testProbeItem(seq: number, writtenAt: string): Record<string, AttributeValue> {
-  return marshall({ pk: RELAY_ITEMS.probePk, sk: KEYS.relaySk, entityType: ENTITY_TYPES.relay, seq, writtenAt });
+  return marshall({
+    pk: RELAY_ITEMS.probePk,
+    sk: KEYS.relaySk,
+    entityType: ENTITY_TYPES.relay,
+    seq,
+    writtenAt,
+  });
 }
 
 /** Outbox items of sequences `from..to` of one aggregate. */
@@ -198,8 +206,8 @@ export class FakeOutboxStream {
 }
 
 /** The stream SequenceNumber of a record, checked. */
-export function streamSequenceNumber(record: DynamoDBRecord): string {
-  const sequenceNumber = record.dynamodb?.SequenceNumber;
+export function streamSequenceNumber(record: DynamoDBRecord | undefined): string {
+  const sequenceNumber = record?.dynamodb?.SequenceNumber;
   if (sequenceNumber === undefined) throw new Error('stream record has no SequenceNumber');
   return sequenceNumber;
 }
@@ -322,7 +330,9 @@ export class FakeEventBus implements EventBusPublisher {
         `PutEvents request of ${batch.length} entries and ${bytes} bytes`,
       );
     }
-    const { thrown, failedIndexes, rejectedIndexes } = this.faults.decide(batch.map((event) => event.envelope.id));
+    const { thrown, failedIndexes, rejectedIndexes } = this.faults.decide(
+      batch.map((event) => event.envelope.id),
+    );
     if (thrown) {
       this.calls.push({ events: batch, bytes, failedIds: [], thrown: thrown.name });
       throw thrown;
@@ -372,10 +382,24 @@ export interface DeliveredMessage {
 function describeMessage(message: FifoMessage): DeliveredMessage & { readonly bytes: number } {
   if (message.kind === 'event') {
     const { event } = message;
-    return { kind: 'event', pk: event.pk, sequence: event.sequence, id: event.envelope.id, event, bytes: utf8Bytes(event.json) };
+    return {
+      kind: 'event',
+      pk: event.pk,
+      sequence: event.sequence,
+      id: event.envelope.id,
+      event,
+      bytes: utf8Bytes(event.json),
+    };
   }
   const { aggregateKey, sequence, eventId, reason } = message.void;
-  return { kind: 'void', pk: aggregateKey, sequence, id: `void-${eventId ?? `${aggregateKey}-${sequence}`}`, reason, bytes: 200 };
+  return {
+    kind: 'void',
+    pk: aggregateKey,
+    sequence,
+    id: `void-${eventId ?? `${aggregateKey}-${sequence}`}`,
+    reason,
+    bytes: 200,
+  };
 }
 
 /**
@@ -415,7 +439,12 @@ export class FakeFifoQueues implements QueuePublisher {
     const failures: EntryFailure[] = [];
     batch.forEach((message, index) => {
       if (rejectedIndexes.has(index)) {
-        failures.push({ index, code: 'InvalidMessageContents', message: 'injected rejection', permanent: true });
+        failures.push({
+          index,
+          code: 'InvalidMessageContents',
+          message: 'injected rejection',
+          permanent: true,
+        });
         return;
       }
       if (failedIndexes.has(index)) {
@@ -499,6 +528,15 @@ export class InMemoryOutboxTable implements OutboxReader {
       this.items.set(pk, partition);
     }
     partition.set(String(item.sk), item);
+  }
+
+  /** Every committed item, as plain attributes, partition by partition in sort-key order (as a Scan reads them). */
+  all(): Array<Record<string, unknown>> {
+    return [...this.items.values()].flatMap((partition) =>
+      [...partition.entries()]
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([, item]) => structuredClone(item)),
+    );
   }
 
   /** Whether an event with this id is committed. */

@@ -31,7 +31,10 @@ export async function startKitEngines(): Promise<KitEngines> {
         }),
       )
     ).QueueUrl ?? '';
-  const [fifoDlqUrl, standardDlqUrl] = await Promise.all([create('kit-dlq', true), create('kit-dlq-standard', false)]);
+  const [fifoDlqUrl, standardDlqUrl] = await Promise.all([
+    create('kit-dlq', true),
+    create('kit-dlq-standard', false),
+  ]);
   return {
     dynamo,
     sqs,
@@ -72,7 +75,10 @@ export function fifoRecord(
       MessageDeduplicationId: envelope.id,
     },
     messageAttributes: Object.fromEntries(
-      Object.entries(options.attributes ?? {}).map(([name, value]) => [name, { stringValue: value, dataType: 'String' }]),
+      Object.entries(options.attributes ?? {}).map(([name, value]) => [
+        name,
+        { stringValue: value, dataType: 'String' },
+      ]),
     ),
     md5OfBody: '',
     eventSource: 'aws:sqs',
@@ -116,7 +122,11 @@ export function bridgedRecord(envelope: EventEnvelope): SQSRecord {
   };
 }
 
-const context = { functionName: 'kit-test', awsRequestId: 'r-1', getRemainingTimeInMillis: () => 30_000 } as Context;
+const context = {
+  functionName: 'kit-test',
+  awsRequestId: 'r-1',
+  getRemainingTimeInMillis: () => 30_000,
+} as Context;
 
 /** Invokes a consumer handler with records, as the SQS mapping would. */
 export function invoke(handler: ConsumerHandler, records: SQSRecord[]): Promise<SQSBatchResponse> {
@@ -138,11 +148,18 @@ export async function checkpointOf(
   );
   if (!Item) return undefined;
   const plain = unmarshall(Item);
-  return { last: Number(plain.last ?? 0), parked: [...((plain.parked as Set<number>) ?? [])].map(Number).sort((a, b) => a - b) };
+  return {
+    last: Number(plain.last ?? 0),
+    parked: [...((plain.parked as Set<number>) ?? [])].map(Number).sort((a, b) => a - b),
+  };
 }
 
 /** One of a consumer's own items (its read model), without the kit's key attributes. */
-export async function consumerItem(engines: KitEngines, consumer: string, key: string): Promise<Record<string, unknown> | undefined> {
+export async function consumerItem(
+  engines: KitEngines,
+  consumer: string,
+  key: string,
+): Promise<Record<string, unknown> | undefined> {
   const { Item } = await engines.dynamo.client.send(
     new GetItemCommand({
       TableName: engines.dynamo.outboxTable.name,
@@ -155,7 +172,9 @@ export async function consumerItem(engines: KitEngines, consumer: string, key: s
 
 /** Deletes an item of the kit's table (e.g. a Powertools record, as if it had expired). */
 export async function deleteKitRecord(engines: KitEngines, id: string): Promise<void> {
-  await engines.dynamo.client.send(new DeleteItemCommand({ TableName: engines.dynamo.idempotencyTable.name, Key: { id: { S: id } } }));
+  await engines.dynamo.client.send(
+    new DeleteItemCommand({ TableName: engines.dynamo.idempotencyTable.name, Key: { id: { S: id } } }),
+  );
 }
 
 /** A message in a dead-letter queue: its body and string attributes. */
@@ -188,7 +207,9 @@ export async function drainDeadLetters(engines: KitEngines, queueUrl: string): P
       found.push({
         body: message.Body ?? '',
         attributes: Object.fromEntries(
-          Object.entries(message.MessageAttributes ?? {}).map(([name, value]: [string, MessageAttributeValue]) => [name, value.StringValue ?? '']),
+          Object.entries(message.MessageAttributes ?? {}).map(
+            ([name, value]: [string, MessageAttributeValue]) => [name, value.StringValue ?? ''],
+          ),
         ),
         groupId: message.Attributes?.MessageGroupId,
         deduplicationId: message.Attributes?.MessageDeduplicationId,

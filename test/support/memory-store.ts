@@ -32,7 +32,8 @@ export class MemoryStore implements ConsumerStore {
 
   update(key: string, change: StoreUpdate): void {
     const item = { ...(this.items.get(key) ?? {}) };
-    for (const [field, amount] of Object.entries(change.add ?? {})) item[field] = Number(item[field] ?? 0) + amount;
+    for (const [field, amount] of Object.entries(change.add ?? {}))
+      item[field] = Number(item[field] ?? 0) + amount;
     Object.assign(item, change.set ?? {});
     this.items.set(key, item);
     this.writes.push({ kind: 'update', key, value: change });

@@ -35,7 +35,11 @@ afterAll(async () => {
 });
 
 /** An order event of the catalog (from its fixture), placed at `sequence` of order `orderId`. */
-function orderEvent(orderId: string, sequence: number, type: EventType = sequence === 1 ? 'OrderPlaced' : 'OrderItemAdded'): EventEnvelope {
+function orderEvent(
+  orderId: string,
+  sequence: number,
+  type: EventType = sequence === 1 ? 'OrderPlaced' : 'OrderItemAdded',
+): EventEnvelope {
   return { ...eventFixture(type), id: randomUUID(), aggregateid: orderId, subject: orderId, sequence };
 }
 
@@ -45,7 +49,10 @@ function orderEvent(orderId: string, sequence: number, type: EventType = sequenc
  */
 function orderedProbe(
   name: string,
-  options: { readonly startPosition?: 'earliest' | 'first-seen'; readonly failOn?: (event: EventEnvelope) => Error | undefined } = {},
+  options: {
+    readonly startPosition?: 'earliest' | 'first-seen';
+    readonly failOn?: (event: EventEnvelope) => Error | undefined;
+  } = {},
 ) {
   const applied = new Map<string, number[]>();
   const definition = consumerDefinition({
@@ -70,7 +77,10 @@ describe('ordered consumers: the kit keeps each aggregate in order', () => {
     const events = [1, 2, 3].map((s) => orderEvent('o-1', s));
 
     // Act
-    const response = await invoke(probe.handler, events.map((e) => fifoRecord(e)));
+    const response = await invoke(
+      probe.handler,
+      events.map((e) => fifoRecord(e)),
+    );
 
     // Assert
     expect(response.batchItemFailures).toEqual([]);
@@ -116,7 +126,8 @@ describe('ordered consumers: the kit keeps each aggregate in order', () => {
     // Arrange: handle refuses #2 until fixed
     let broken = true;
     const probe = orderedProbe('kit-quarantine', {
-      failOn: (event) => (broken && event.sequence === 2 ? new PermanentFailure('Refused', 'not today') : undefined),
+      failOn: (event) =>
+        broken && event.sequence === 2 ? new PermanentFailure('Refused', 'not today') : undefined,
     });
     const events = [1, 2, 3, 4].map((s) => orderEvent('o-q', s));
     const other = orderEvent('o-other', 1);
@@ -129,11 +140,16 @@ describe('ordered consumers: the kit keeps each aggregate in order', () => {
     await invoke(probe.handler, [fifoRecord(orderEvent('o-q', 5))]);
     // …then the redrive delivers #2 again, with its transport attributes.
     const redriven = dead.find((m) => JSON.parse(m.body).aggregateid === 'o-q');
-    await invoke(probe.handler, [fifoRecord(events[1] as EventEnvelope, { attributes: redriven?.attributes ?? {} })]);
+    await invoke(probe.handler, [
+      fifoRecord(events[1] as EventEnvelope, { attributes: redriven?.attributes ?? {} }),
+    ]);
 
     // Assert
     expect(dead.filter((m) => JSON.parse(m.body).aggregateid === 'o-q')).toEqual([
-      expect.objectContaining({ attributes: expect.objectContaining({ reason: 'Refused', consumer: 'kit-quarantine' }), groupId: 'Order#o-q' }),
+      expect.objectContaining({
+        attributes: expect.objectContaining({ reason: 'Refused', consumer: 'kit-quarantine' }),
+        groupId: 'Order#o-q',
+      }),
     ]);
     expect(probe.applied.get('o-other')).toEqual([1]);
     expect(probe.applied.get('o-q')).toEqual([1, 2, 3, 4, 5]);
@@ -146,7 +162,10 @@ describe('ordered consumers: the kit keeps each aggregate in order', () => {
     const events = [1, 2, 3].map((s) => orderEvent('o-s', s));
 
     // Act
-    await invoke(probe.handler, [fifoRecord(events[0] as EventEnvelope), fifoRecord(events[2] as EventEnvelope)]);
+    await invoke(probe.handler, [
+      fifoRecord(events[0] as EventEnvelope),
+      fifoRecord(events[2] as EventEnvelope),
+    ]);
     const meanwhile = [...(probe.applied.get('o-s') ?? [])];
     await invoke(probe.handler, [fifoRecord(events[1] as EventEnvelope)]);
 
@@ -166,7 +185,9 @@ describe('ordered consumers: the kit keeps each aggregate in order', () => {
     await invoke(probe.handler, [fifoRecord(first), fifoRecord(unknown), fifoRecord(third)]);
 
     // Assert
-    const dead = (await drainDeadLetters(engines, engines.fifoDlqUrl)).filter((m) => JSON.parse(m.body).aggregateid === 'o-u');
+    const dead = (await drainDeadLetters(engines, engines.fifoDlqUrl)).filter(
+      (m) => JSON.parse(m.body).aggregateid === 'o-u',
+    );
     expect(dead.map((m) => m.attributes.reason)).toEqual(['UnknownEventType']);
     expect(probe.applied.get('o-u')).toEqual([1]);
     expect(await checkpointOf(engines, 'kit-unknown', 'Order#o-u')).toEqual({ last: 1, parked: [3] });
@@ -175,13 +196,18 @@ describe('ordered consumers: the kit keeps each aggregate in order', () => {
   it('dead-letters an invalid payload without writing its values in the reason', async () => {
     // Arrange
     const probe = orderedProbe('kit-invalid');
-    const bad = { ...orderEvent('o-i', 1), data: { customerId: 'secret-customer', lines: 'not lines', total: 1, currency: 'EUR' } };
+    const bad = {
+      ...orderEvent('o-i', 1),
+      data: { customerId: 'secret-customer', lines: 'not lines', total: 1, currency: 'EUR' },
+    };
 
     // Act
     await invoke(probe.handler, [fifoRecord(bad)]);
 
     // Assert
-    const [dead] = (await drainDeadLetters(engines, engines.fifoDlqUrl)).filter((m) => JSON.parse(m.body).aggregateid === 'o-i');
+    const [dead] = (await drainDeadLetters(engines, engines.fifoDlqUrl)).filter(
+      (m) => JSON.parse(m.body).aggregateid === 'o-i',
+    );
     expect(dead?.attributes.reason).toBe('InvalidPayload');
     expect(dead?.attributes.error).toMatch(/data.lines/);
     expect(dead?.attributes.error).not.toMatch(/secret-customer|not lines/);
@@ -193,7 +219,11 @@ describe('ordered consumers: the kit keeps each aggregate in order', () => {
     const events = [1, 2, 3].map((s) => orderEvent('o-v', s));
 
     // Act
-    await invoke(probe.handler, [fifoRecord(events[0] as EventEnvelope), voidRecord(events[1] as EventEnvelope), fifoRecord(events[2] as EventEnvelope)]);
+    await invoke(probe.handler, [
+      fifoRecord(events[0] as EventEnvelope),
+      voidRecord(events[1] as EventEnvelope),
+      fifoRecord(events[2] as EventEnvelope),
+    ]);
 
     // Assert
     expect(probe.applied.get('o-v')).toEqual([1, 3]);
@@ -220,7 +250,10 @@ describe('ordered consumers: the kit keeps each aggregate in order', () => {
     // Act: live #3 arrives first, then the backfill sends #1, #2
     await invoke(probe.handler, [fifoRecord(orderEvent('o-e', 3))]);
     const waiting = [...(probe.applied.get('o-e') ?? [])];
-    await invoke(probe.handler, history.map((e) => fifoRecord(e)));
+    await invoke(
+      probe.handler,
+      history.map((e) => fifoRecord(e)),
+    );
 
     // Assert
     expect(waiting).toEqual([]);
@@ -233,7 +266,9 @@ describe('ordered consumers: the kit keeps each aggregate in order', () => {
     await invoke(probe.handler, [fifoRecord(orderEvent('o-x', 6))]);
 
     // Act: the backfill could read #5 only
-    await invoke(probe.handler, [fifoRecord(orderEvent('o-x', 5), { attributes: { [TRANSPORT_ATTRIBUTES.startsAggregate]: 'true' } })]);
+    await invoke(probe.handler, [
+      fifoRecord(orderEvent('o-x', 5), { attributes: { [TRANSPORT_ATTRIBUTES.startsAggregate]: 'true' } }),
+    ]);
 
     // Assert
     expect(probe.applied.get('o-x')).toEqual([5, 6]);
@@ -248,10 +283,15 @@ describe('ordered consumers: the kit keeps each aggregate in order', () => {
     const good = [1, 2].map((s) => fifoRecord(orderEvent('o-good', s)));
 
     // Act
-    const response = await invoke(probe.handler, [bad[0], good[0], bad[1], good[1]].filter((r) => r !== undefined));
+    const response = await invoke(
+      probe.handler,
+      [bad[0], good[0], bad[1], good[1]].filter((r) => r !== undefined),
+    );
 
     // Assert
-    expect(response.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(bad.map((r) => r.messageId).sort());
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(
+      bad.map((r) => r.messageId).sort(),
+    );
     expect(probe.applied.get('o-good')).toEqual([1, 2]);
   });
 });
@@ -278,10 +318,13 @@ describe('unordered consumers: each effect once', () => {
 
     // Act: the idempotency record is gone (expired early, or the function stopped before saving it)
     const { ScanCommand } = await import('@aws-sdk/client-dynamodb');
-    const { Items = [] } = await engines.dynamo.client.send(new ScanCommand({ TableName: engines.dynamo.idempotencyTable.name, ConsistentRead: true }));
+    const { Items = [] } = await engines.dynamo.client.send(
+      new ScanCommand({ TableName: engines.dynamo.idempotencyTable.name, ConsistentRead: true }),
+    );
     for (const item of Items) {
       const id = item.id?.S ?? '';
-      if (id.startsWith('kit-effect#') && id !== effectMarkerId('kit-effect', event.id)) await deleteKitRecord(engines, id);
+      if (id.startsWith('kit-effect#') && id !== effectMarkerId('kit-effect', event.id))
+        await deleteKitRecord(engines, id);
     }
     await invoke(probe.handler, [bridgedRecord(event)]);
 
@@ -332,10 +375,14 @@ describe('the runtime the stack gives a consumer', () => {
     };
 
     // Act / Assert
-    expect(() => runtimeFromEnv({ name: 'order-audit', kind: 'ordered' }, {}, env)).toThrow(ConfigurationError);
-    expect(() => runtimeFromEnv({ name: 'order-audit', kind: 'ordered' }, {}, env)).toThrow(/deployed it as order-audit \(unordered\)/);
-    expect(() => runtimeFromEnv({ name: 'order-audit', kind: 'unordered' }, {}, { ...env, TABLE_NAME: '' })).toThrow(
-      'TABLE_NAME environment variable is not set',
+    expect(() => runtimeFromEnv({ name: 'order-audit', kind: 'ordered' }, {}, env)).toThrow(
+      ConfigurationError,
     );
+    expect(() => runtimeFromEnv({ name: 'order-audit', kind: 'ordered' }, {}, env)).toThrow(
+      /deployed it as order-audit \(unordered\)/,
+    );
+    expect(() =>
+      runtimeFromEnv({ name: 'order-audit', kind: 'unordered' }, {}, { ...env, TABLE_NAME: '' }),
+    ).toThrow('TABLE_NAME environment variable is not set');
   });
 });

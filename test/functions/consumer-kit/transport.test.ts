@@ -34,7 +34,7 @@ describe('decoding by transport', () => {
     expect(message).toEqual({ kind: 'event', envelope: placed, startsAggregate: false });
   });
 
-  it("reads an unordered queue message as an EventBridge event whose detail is the envelope", () => {
+  it('reads an unordered queue message as an EventBridge event whose detail is the envelope', () => {
     // Act
     const message = decodeMessage(bridged(placed), 'unordered');
 
@@ -44,7 +44,14 @@ describe('decoding by transport', () => {
 
   it('never unwraps an EventBridge-shaped body on an ordered queue (an outbox item smuggling another event)', () => {
     // Arrange: what an envelope with extra detail-type/detail fields would look like on the FIFO queue
-    const smuggled = { ...sqsRecordOf(placed), body: JSON.stringify({ ...placed, 'detail-type': 'OrderPlaced', detail: { ...placed, aggregateid: 'victim' } }) };
+    const smuggled = {
+      ...sqsRecordOf(placed),
+      body: JSON.stringify({
+        ...placed,
+        'detail-type': 'OrderPlaced',
+        detail: { ...placed, aggregateid: 'victim' },
+      }),
+    };
 
     // Act / Assert: the envelope is closed, so the extra fields make it malformed
     expect(() => decodeMessage(smuggled, 'ordered')).toThrow(PermanentFailure);
@@ -76,6 +83,8 @@ describe('decoding by transport', () => {
   });
 
   it('says which body is not JSON', () => {
-    expect(() => decodeMessage({ ...sqsRecordOf(placed), body: '{' }, 'ordered')).toThrow(/message body is not JSON/);
+    expect(() => decodeMessage({ ...sqsRecordOf(placed), body: '{' }, 'ordered')).toThrow(
+      /message body is not JSON/,
+    );
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyOrderEvent, type OrderEvent, passOverEvent } from '../../../functions/consumers/order-view';
+import { applyOrderEvent, type OrderEvent } from '../../../functions/consumers/order-view';
 import type { EventData } from '../../../functions/events/catalog';
 import type { OrderEventType } from '../../../functions/events/order-events';
 import { buildEnvelope, type EventEnvelope } from '../../../functions/shared/envelope';
@@ -71,27 +71,6 @@ describe('applyOrderEvent', () => {
   });
 
   it('fails permanently on a change to an order it never saw placed', () => {
-    expect(() => applyOrderEvent(undefined, event(2, 'OrderConfirmed', { total: 1 }))).toThrow(/SequenceGap/);
-  });
-});
-
-describe('passOverEvent', () => {
-  it('moves the view to the passed-over event and changes nothing else', () => {
-    // Given a placed order
-    const placed = applyOrderEvent(
-      undefined,
-      event(1, 'OrderPlaced', { customerId: 'c', lines: [line], total: 200, currency: 'EUR' }),
-    );
-    const noted = envelope(2, 'OrderNoted', { note: 'n' });
-
-    // When
-    const view = passOverEvent(placed, noted);
-
-    // Then
-    expect(view).toEqual({ ...placed, lastSequence: 2, lastEventId: noted.id, updatedAt: noted.time });
-  });
-
-  it('fails permanently when there is no view to move (the order was never placed)', () => {
-    expect(() => passOverEvent(undefined, envelope(2, 'OrderNoted', {}))).toThrow(/SequenceGap/);
+    expect(() => applyOrderEvent(undefined, event(2, 'OrderConfirmed', { total: 1 }))).toThrow(/MissingView/);
   });
 });

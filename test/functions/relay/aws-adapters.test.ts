@@ -1,5 +1,4 @@
 import {
-  BatchGetItemCommand,
   ConditionalCheckFailedException,
   DynamoDBClient,
   QueryCommand,
@@ -7,16 +6,19 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { KEYS, RELAY_ITEMS } from '../../../contract/keys';
+import { TRANSPORT_ATTRIBUTES, VOID_MESSAGE_KIND } from '../../../contract/transport';
 import {
-  DynamoDbCursorStore,
+  DynamoDbHeartbeatStore,
   DynamoDbOutboxReader,
   EventBridgeBusPublisher,
   SqsFailureSink,
   SqsFifoPublisher,
 } from '../../../functions/relay/aws-adapters';
+import type { FifoMessage } from '../../../functions/relay/ports';
 import { fromOutboxItem, type StoredOutboxEvent } from '../../../functions/shared/outbox-item';
 import { TEST_SOURCE, testEventId, testOutboxItem } from '../../support/fake-relay-ports';
 
@@ -38,9 +40,18 @@ beforeEach(() => {
   sqsMock.reset();
 });
 
-function storedEvent(aggregateId: string, sequence: number): StoredOutboxEvent {
-  return fromOutboxItem(unmarshall(testOutboxItem({ aggregateId, sequence })));
+const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+const X_RAY_HEADER = 'Root=1-4bf92f35-77b34da6a3ce929d0e0e4736;Parent=00f067aa0ba902b7;Sampled=1';
+
+function storedEvent(aggregateId: string, sequence: number, traceparent?: string): StoredOutboxEvent {
+  const event = fromOutboxItem(unmarshall(testOutboxItem({ aggregateId, sequence })));
+  if (!traceparent) return event;
+  const envelope = { ...event.envelope, traceparent };
+  return { ...event, envelope, json: JSON.stringify(envelope) };
 }
+
+const asMessages = (events: StoredOutboxEvent[]): FifoMessage[] =>
+  events.map((event) => ({ kind: 'event', event }));
 
 function firstInput<T>(calls: ReadonlyArray<{ args: ReadonlyArray<{ input: T }> }>): T {
   const input = calls[0]?.args[0]?.input;
@@ -86,9 +97,38 @@ describe('EventBridgeBusPublisher', () => {
 
     // Assert
     expect(failures).toEqual([
-      { index: 0, code: 'ThrottlingException', message: 'Rate exceeded' },
-      { index: 2, code: 'InternalFailure', message: 'try again' },
+      { index: 0, code: 'ThrottlingException', message: 'Rate exceeded', permanent: false },
+      { index: 2, code: 'InternalFailure', message: 'try again', permanent: false },
     ]);
+  });
+
+  it.each(['InvalidArgument', 'MalformedDetail', 'RedactionFailure'])(
+    'marks the entry error %s as permanent: resending the entry cannot help',
+    async (code) => {
+      // Arrange
+      eventBridgeMock
+        .on(PutEventsCommand)
+        .resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: code, ErrorMessage: 'refused' }] });
+
+      // Act
+      const failures = await new EventBridgeBusPublisher(eventBridge, BUS).putEvents([storedEvent('o-1', 1)]);
+
+      // Assert
+      expect(failures).toEqual([{ index: 0, code, message: 'refused', permanent: true }]);
+    },
+  );
+
+  it("passes the envelope's trace on as the entry's X-Ray TraceHeader", async () => {
+    // Arrange
+    eventBridgeMock.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] });
+
+    // Act
+    await new EventBridgeBusPublisher(eventBridge, BUS).putEvents([storedEvent('o-1', 1, TRACEPARENT)]);
+
+    // Assert
+    expect(firstInput(eventBridgeMock.commandCalls(PutEventsCommand)).Entries?.[0]?.TraceHeader).toBe(
+      X_RAY_HEADER,
+    );
   });
 
   it('reports no failure when FailedEntryCount is 0 and every entry has a result', async () => {
@@ -118,7 +158,9 @@ describe('EventBridgeBusPublisher', () => {
     ]);
 
     // Assert
-    expect(failures).toEqual([{ index: 1, code: 'MissingEntry', message: 'no result for entry' }]);
+    expect(failures).toEqual([
+      { index: 1, code: 'MissingEntry', message: 'no result for entry', permanent: false },
+    ]);
   });
 
   it('lets a failed call throw, so that the relay counts every entry as failed', async () => {
@@ -142,7 +184,7 @@ describe('SqsFifoPublisher', () => {
     sqsMock.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
 
     // Act
-    await new SqsFifoPublisher(sqs).sendBatch(QUEUE, events);
+    await new SqsFifoPublisher(sqs).sendBatch(QUEUE, asMessages(events));
 
     // Assert
     const input = firstInput(sqsMock.commandCalls(SendMessageBatchCommand));
@@ -175,10 +217,80 @@ describe('SqsFifoPublisher', () => {
     });
 
     // Act
-    const failures = await new SqsFifoPublisher(sqs).sendBatch(QUEUE, events);
+    const failures = await new SqsFifoPublisher(sqs).sendBatch(QUEUE, asMessages(events));
 
     // Assert
-    expect(failures).toEqual([{ index: 1, code: 'InternalError', message: 'try again' }]);
+    expect(failures).toEqual([{ index: 1, code: 'InternalError', message: 'try again', permanent: false }]);
+  });
+
+  it('marks a SenderFault entry as permanent (the entry itself is wrong)', async () => {
+    // Arrange
+    sqsMock.on(SendMessageBatchCommand).resolves({
+      Successful: [],
+      Failed: [{ Id: '0', Code: 'InvalidMessageContents', Message: 'Invalid characters', SenderFault: true }],
+    });
+
+    // Act
+    const failures = await new SqsFifoPublisher(sqs).sendBatch(QUEUE, asMessages([storedEvent('o-1', 1)]));
+
+    // Assert
+    expect(failures).toEqual([
+      { index: 0, code: 'InvalidMessageContents', message: 'Invalid characters', permanent: true },
+    ]);
+  });
+
+  it('carries the trace as the AWSTraceHeader system attribute, and marks the start of a backfilled aggregate', async () => {
+    // Arrange
+    sqsMock
+      .on(SendMessageBatchCommand)
+      .resolves({ Successful: [{ Id: '0', MessageId: 'm', MD5OfMessageBody: 'x' }] });
+
+    // Act
+    await new SqsFifoPublisher(sqs).sendBatch(QUEUE, [
+      { kind: 'event', event: storedEvent('o-1', 4, TRACEPARENT), startsAggregate: true },
+    ]);
+
+    // Assert
+    const entry = firstInput(sqsMock.commandCalls(SendMessageBatchCommand)).Entries?.[0];
+    expect(entry?.MessageSystemAttributes).toEqual({
+      AWSTraceHeader: { DataType: 'String', StringValue: X_RAY_HEADER },
+    });
+    expect(entry?.MessageAttributes).toEqual({
+      [TRANSPORT_ATTRIBUTES.startsAggregate]: { DataType: 'String', StringValue: 'true' },
+    });
+  });
+
+  it('sends a void marker in the aggregate group, with the void attribute, no payload and its own deduplication id', async () => {
+    // Arrange
+    sqsMock
+      .on(SendMessageBatchCommand)
+      .resolves({ Successful: [{ Id: '0', MessageId: 'm', MD5OfMessageBody: 'x' }] });
+    const voided = {
+      aggregateKey: 'Order#o-1',
+      aggregateType: 'Order',
+      aggregateId: 'o-1',
+      sequence: 2,
+      eventId: 'evt-2',
+      reason: 'UnsendableCharacters',
+    };
+
+    // Act
+    await new SqsFifoPublisher(sqs).sendBatch(QUEUE, [{ kind: 'void', void: voided }]);
+
+    // Assert
+    const entry = firstInput(sqsMock.commandCalls(SendMessageBatchCommand)).Entries?.[0];
+    expect(entry?.MessageGroupId).toBe('Order#o-1');
+    expect(entry?.MessageDeduplicationId).not.toBe('evt-2');
+    expect(entry?.MessageAttributes).toEqual({
+      [TRANSPORT_ATTRIBUTES.kind]: { DataType: 'String', StringValue: VOID_MESSAGE_KIND },
+    });
+    expect(JSON.parse(entry?.MessageBody ?? '{}')).toEqual({
+      aggregatetype: 'Order',
+      aggregateid: 'o-1',
+      sequence: 2,
+      id: 'evt-2',
+      reason: 'UnsendableCharacters',
+    });
   });
 
   it('treats an entry missing from both Successful and Failed as failed', async () => {
@@ -189,10 +301,12 @@ describe('SqsFifoPublisher', () => {
       .resolves({ Successful: [{ Id: '1', MessageId: 'm-1', MD5OfMessageBody: 'x' }], Failed: [] });
 
     // Act
-    const failures = await new SqsFifoPublisher(sqs).sendBatch(QUEUE, events);
+    const failures = await new SqsFifoPublisher(sqs).sendBatch(QUEUE, asMessages(events));
 
     // Assert
-    expect(failures).toEqual([{ index: 0, code: 'MissingEntry', message: 'no result for entry' }]);
+    expect(failures).toEqual([
+      { index: 0, code: 'MissingEntry', message: 'no result for entry', permanent: false },
+    ]);
   });
 });
 
@@ -220,74 +334,25 @@ describe('SqsFailureSink', () => {
   });
 });
 
-describe('DynamoDbCursorStore', () => {
-  const cursorKey = (pk: string) => ({ pk: { S: pk }, sk: { S: 'RELAY#CURSOR' } });
-
-  it('reads again the keys a BatchGetItem left unprocessed', async () => {
-    // Arrange
-    dynamodbMock
-      .on(BatchGetItemCommand)
-      .resolvesOnce({
-        Responses: { [TABLE]: [marshall({ pk: 'Order#o-1', publishedSequence: 4 })] },
-        UnprocessedKeys: { [TABLE]: { Keys: [cursorKey('Order#o-2')], ConsistentRead: true } },
-      })
-      .resolvesOnce({
-        Responses: { [TABLE]: [marshall({ pk: 'Order#o-2', publishedSequence: 7 })] },
-        UnprocessedKeys: {},
-      });
-
-    // Act
-    const cursors = await new DynamoDbCursorStore(dynamodb, TABLE).get([
-      'Order#o-1',
-      'Order#o-2',
-      'Order#o-3',
-    ]);
-
-    // Assert
-    expect(cursors).toEqual(
-      new Map([
-        ['Order#o-1', 4],
-        ['Order#o-2', 7],
-      ]),
-    );
-    const calls = dynamodbMock.commandCalls(BatchGetItemCommand);
-    expect(calls).toHaveLength(2);
-    expect(calls[1]?.args[0].input.RequestItems?.[TABLE]?.Keys).toEqual([cursorKey('Order#o-2')]);
-  });
-
-  it('reads cursors strongly consistent, in requests of at most 100 keys', async () => {
-    // Arrange
-    dynamodbMock.on(BatchGetItemCommand).resolves({ Responses: { [TABLE]: [] } });
-    const keys = Array.from({ length: 150 }, (_, index) => `Order#o-${index}`);
-
-    // Act
-    await new DynamoDbCursorStore(dynamodb, TABLE).get(keys);
-
-    // Assert
-    const requests = dynamodbMock
-      .commandCalls(BatchGetItemCommand)
-      .map((call) => call.args[0].input.RequestItems?.[TABLE]);
-    expect(requests.map((request) => request?.Keys?.length)).toEqual([100, 50]);
-    expect(requests.every((request) => request?.ConsistentRead === true)).toBe(true);
-  });
-
-  it('advances a cursor only forwards, with a condition on the stored sequence', async () => {
+describe('DynamoDbHeartbeatStore', () => {
+  it('records the newest probe on the heartbeat item, only forwards', async () => {
     // Arrange
     dynamodbMock.on(UpdateItemCommand).resolves({});
 
     // Act
-    await new DynamoDbCursorStore(dynamodb, TABLE).advance('Order#o-1', 2, 5);
+    await new DynamoDbHeartbeatStore(dynamodb, TABLE, () => 0).probeSeen(7, '2026-11-23T16:20:00.000Z');
 
     // Assert
     const input = firstInput(dynamodbMock.commandCalls(UpdateItemCommand));
-    expect(input.Key).toEqual(cursorKey('Order#o-1'));
-    expect(input.ConditionExpression).toBe(
-      'attribute_not_exists(publishedSequence) OR publishedSequence < :to',
-    );
-    expect(input.ExpressionAttributeValues?.[':to']).toEqual({ N: '5' });
+    expect(input.Key).toEqual({ pk: { S: RELAY_ITEMS.heartbeatPk }, sk: { S: KEYS.relaySk } });
+    expect(input.ConditionExpression).toBe('attribute_not_exists(seenSeq) OR seenSeq < :seq');
+    expect(input.ExpressionAttributeValues).toMatchObject({
+      ':seq': { N: '7' },
+      ':writtenAt': { S: '2026-11-23T16:20:00.000Z' },
+    });
   });
 
-  it('treats ConditionalCheckFailed on advance as a no-op: another invocation already got there', async () => {
+  it('treats ConditionalCheckFailed as done: a newer probe was recorded first', async () => {
     // Arrange
     dynamodbMock
       .on(UpdateItemCommand)
@@ -296,13 +361,13 @@ describe('DynamoDbCursorStore', () => {
       );
 
     // Act
-    const result = new DynamoDbCursorStore(dynamodb, TABLE).advance('Order#o-1', 2, 5);
+    const result = new DynamoDbHeartbeatStore(dynamodb, TABLE).probeSeen(3, '2026-11-23T16:20:00.000Z');
 
     // Assert
     await expect(result).resolves.toBeUndefined();
   });
 
-  it('lets any other advance error throw', async () => {
+  it('lets any other error throw, so that the probe record is retried', async () => {
     // Arrange
     dynamodbMock
       .on(UpdateItemCommand)
@@ -311,7 +376,7 @@ describe('DynamoDbCursorStore', () => {
       );
 
     // Act
-    const result = new DynamoDbCursorStore(dynamodb, TABLE).advance('Order#o-1', 2, 5);
+    const result = new DynamoDbHeartbeatStore(dynamodb, TABLE).probeSeen(3, '2026-11-23T16:20:00.000Z');
 
     // Assert
     await expect(result).rejects.toThrow('Throughput exceeded');

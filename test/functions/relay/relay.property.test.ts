@@ -53,7 +53,8 @@ interface Scenario {
   readonly seed: number;
 }
 
-const rate = (max: number) => fc.integer({ min: 0, max: Math.round(max * 100) }).map((percent) => percent / 100);
+const rate = (max: number) =>
+  fc.integer({ min: 0, max: Math.round(max * 100) }).map((percent) => percent / 100);
 
 const scenarios: fc.Arbitrary<Scenario> = fc.record({
   transactions: fc.array(fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 4 }), {
@@ -100,21 +101,26 @@ function malformedKeys(scenario: Scenario): Set<string> {
  * delivered twice. One aggregate's state records stay in commit order (DynamoDB orders a stream
  * per item, and each state record is the same item).
  */
-function streamOrder(scenario: Scenario, item: (aggregate: number, sequence: number) => Record<string, AttributeValue>) {
+function streamOrder(
+  scenario: Scenario,
+  item: (aggregate: number, sequence: number) => Record<string, AttributeValue>,
+) {
   const stream = new FakeOutboxStream();
   const nextTx = scenario.transactions.map(() => 0);
   const nextSeq = scenario.transactions.map(() => 1);
   const order: Array<Omit<StreamEntry, 'record'> & { readonly item: Record<string, AttributeValue> }> = [];
   const total = scenario.transactions.reduce((sum, list) => sum + list.length, 0);
   for (let step = 0; step < total; step++) {
-    const open = scenario.transactions.flatMap((list, index) => ((nextTx[index] ?? 0) < list.length ? [index] : []));
+    const open = scenario.transactions.flatMap((list, index) =>
+      (nextTx[index] ?? 0) < list.length ? [index] : [],
+    );
     const aggregate = open[(scenario.interleaving[step] ?? 0) % open.length] ?? 0;
     const size = scenario.transactions[aggregate]?.[nextTx[aggregate] ?? 0] ?? 1;
     const from = nextSeq[aggregate] ?? 1;
     const to = from + size - 1;
     nextTx[aggregate] = (nextTx[aggregate] ?? 0) + 1;
     nextSeq[aggregate] = to + 1;
-    const records = Array.from({ length: size }, (_, offset) => ({
+    const records: Array<(typeof order)[number]> = Array.from({ length: size }, (_, offset) => ({
       aggregate,
       kind: 'outbox' as const,
       from: from + offset,
@@ -137,7 +143,8 @@ function streamOrder(scenario: Scenario, item: (aggregate: number, sequence: num
   }
   for (const { at, later } of scenario.duplicates) {
     const source = order[at % order.length];
-    if (source?.kind === 'outbox') order.splice(Math.min(order.length, (at % order.length) + 1 + later), 0, source);
+    if (source?.kind === 'outbox')
+      order.splice(Math.min(order.length, (at % order.length) + 1 + later), 0, source);
   }
   return order.map(({ item: committed, ...entry }) => ({ ...entry, record: stream.record(committed) }));
 }
@@ -183,10 +190,15 @@ async function simulate(scenario: Scenario) {
   const done = (aggregateKey: string, sequence: number) => {
     const eventId = testEventId(aggregateKey, sequence);
     const onQueues = queueUrls.every((url) =>
-      ports.queues.delivered(url).some((message) => message.pk === aggregateKey && message.sequence === sequence),
+      ports.queues
+        .delivered(url)
+        .some((message) => message.pk === aggregateKey && message.sequence === sequence),
     );
     if (malformed.has(eventKey(aggregateKey, sequence))) {
-      return onQueues && ports.failures.messages.some((m) => m.aggregateKey === aggregateKey && m.sequence === sequence);
+      return (
+        onQueues &&
+        ports.failures.messages.some((m) => m.aggregateKey === aggregateKey && m.sequence === sequence)
+      );
     }
     return onQueues && ports.eventBus.publishedIds().has(eventId);
   };
@@ -195,8 +207,12 @@ async function simulate(scenario: Scenario) {
   let turn = 0;
   let redeliveredAt = -1;
   for (let invocation = 0; position < stream.length; invocation++, turn++) {
-    if (invocation === MAX_INVOCATIONS) throw new Error(`stream not drained after ${MAX_INVOCATIONS} invocations`);
-    const batch = stream.slice(position, position + (scenario.batchSizes[turn % scenario.batchSizes.length] ?? 1));
+    if (invocation === MAX_INVOCATIONS)
+      throw new Error(`stream not drained after ${MAX_INVOCATIONS} invocations`);
+    const batch = stream.slice(
+      position,
+      position + (scenario.batchSizes[turn % scenario.batchSizes.length] ?? 1),
+    );
     let response: DynamoDBBatchResponse;
     try {
       response = await relay.handle(batch.map((entry) => entry.record));
@@ -220,10 +236,16 @@ async function simulate(scenario: Scenario) {
       }
     }
     // (b) Nothing is published that the table has not committed, and it is published as committed.
-    const events = [...ports.eventBus.published, ...queueUrls.flatMap((url) => ports.queues.deliveredEvents(url))];
+    const events = [
+      ...ports.eventBus.published,
+      ...queueUrls.flatMap((url) => ports.queues.deliveredEvents(url)),
+    ];
     for (const event of events) expect(committed.get(event.envelope.id)).toBe(event.json);
     if (lowest !== -1) position += lowest;
-    else if (scenario.redeliverAfterSuccess[turn % scenario.redeliverAfterSuccess.length] && redeliveredAt !== position) {
+    else if (
+      scenario.redeliverAfterSuccess[turn % scenario.redeliverAfterSuccess.length] &&
+      redeliveredAt !== position
+    ) {
       redeliveredAt = position;
     } else position += batch.length;
   }
@@ -246,7 +268,9 @@ describe('Relay under a reordering, duplicating, failing stream', () => {
           for (const url of queueUrls) expect(ports.queues.deliveredSequences(url, key)).toEqual(all);
           // (c) the bus has every well-formed event at least once, and no malformed one
           for (const sequence of all) {
-            expect(ports.eventBus.publishedIds().has(testEventId(key, sequence))).toBe(!malformed.has(eventKey(key, sequence)));
+            expect(ports.eventBus.publishedIds().has(testEventId(key, sequence))).toBe(
+              !malformed.has(eventKey(key, sequence)),
+            );
           }
         });
         for (const key of malformed) {

@@ -76,7 +76,12 @@ describe('Relay: what state records announce is published', () => {
     const first = testTransaction('o-1', 1, 2);
     const second = testTransaction('o-1', 3, 4);
     ports.outbox.put(...first.outbox, ...second.outbox);
-    const records = stream.records([...second.outbox.reverse(), first.state, ...first.outbox.reverse(), second.state]);
+    const records = stream.records([
+      ...second.outbox.reverse(),
+      first.state,
+      ...first.outbox.reverse(),
+      second.state,
+    ]);
 
     // Act
     await relay.handle(records);
@@ -122,18 +127,24 @@ describe('Relay: what state records announce is published', () => {
 describe('Relay: failures hold back only their own aggregate', () => {
   it('reports a state record whose event a queue keeps refusing, and sends nothing after it to that group', async () => {
     // Arrange: o-1 #2 fails on every attempt; o-2 is healthy
-    const { ports, relay, stream } = setup({ queues: { faults: { failEventIds: [testEventId('Order#o-1', 2)] } } });
+    const { ports, relay, stream } = setup({
+      queues: { faults: { failEventIds: [testEventId('Order#o-1', 2)] } },
+    });
     const a = testTransaction('o-1', 1, 1);
     const b = testTransaction('o-1', 2, 3);
     const c = testTransaction('o-2', 1, 1);
-    const records = stream.records(ports.outbox.put(...a.outbox, a.state, ...b.outbox, b.state, ...c.outbox, c.state));
+    const records = stream.records(
+      ports.outbox.put(...a.outbox, a.state, ...b.outbox, b.state, ...c.outbox, c.state),
+    );
 
     // Act
     const response = await relay.handle(records);
 
     // Assert
     const stateRecord = records[4];
-    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([streamSequenceNumber(stateRecord ?? records[0]!)]);
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([
+      streamSequenceNumber(stateRecord ?? records[0]),
+    ]);
     expect(ports.queues.deliveredSequences(QUEUE, 'Order#o-1')).toEqual([1]);
     expect(ports.queues.deliveredSequences(QUEUE, 'Order#o-2')).toEqual([1]);
     expect(ports.telemetry.counts.get('publishFailures')).toBe(1);
@@ -146,9 +157,13 @@ describe('Relay: failures hold back only their own aggregate', () => {
     });
     const first = testTransaction('o-1', 1, 2);
     const second = testTransaction('o-1', 3, 3);
-    const records = stream.records(ports.outbox.put(...first.outbox, first.state, ...second.outbox, second.state));
+    const records = stream.records(
+      ports.outbox.put(...first.outbox, first.state, ...second.outbox, second.state),
+    );
     const response = await relay.handle(records);
-    const lowest = records.findIndex((r) => response.batchItemFailures.some((f) => f.itemIdentifier === streamSequenceNumber(r)));
+    const lowest = records.findIndex((r) =>
+      response.batchItemFailures.some((f) => f.itemIdentifier === streamSequenceNumber(r)),
+    );
 
     // Act: Lambda redelivers the batch from the lowest reported record
     const retry = await relay.handle(records.slice(lowest));
@@ -183,7 +198,9 @@ describe('Relay: failures hold back only their own aggregate', () => {
     const response = await relay.handle(records);
 
     // Assert: the state record (index 1) is reported; its outbox record is not needed again
-    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([streamSequenceNumber(records[1]!)]);
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([
+      streamSequenceNumber(records[1]),
+    ]);
   });
 
   it('throws when reading the table fails, so Lambda retries the batch', async () => {
@@ -202,16 +219,26 @@ describe('Relay: what no target can carry is stepped over, with a reason', () =>
     // Arrange: #2 of a three-event transaction is malformed
     const { ports, relay, stream } = setup();
     const state = testStateItem('o-1', 1, 3);
-    const items = [testOutboxItem({ aggregateId: 'o-1', sequence: 1 }), malformedOutboxItem('o-1', 2), testOutboxItem({ aggregateId: 'o-1', sequence: 3 })];
+    const items = [
+      testOutboxItem({ aggregateId: 'o-1', sequence: 1 }),
+      malformedOutboxItem('o-1', 2),
+      testOutboxItem({ aggregateId: 'o-1', sequence: 3 }),
+    ];
 
     // Act
     const response = await relay.handle(stream.records(ports.outbox.put(...items, state)));
 
     // Assert
     expect(response.batchItemFailures).toEqual([]);
-    expect(ports.queues.delivered(QUEUE).map((m) => `${m.kind}:${m.sequence}`)).toEqual(['event:1', 'void:2', 'event:3']);
+    expect(ports.queues.delivered(QUEUE).map((m) => `${m.kind}:${m.sequence}`)).toEqual([
+      'event:1',
+      'void:2',
+      'event:3',
+    ]);
     expect(ports.eventBus.published.map((e) => e.sequence)).toEqual([1, 3]);
-    expect(ports.failures.messages).toEqual([expect.objectContaining({ reason: 'MalformedOutboxItem', aggregateKey: 'Order#o-1', sequence: 2 })]);
+    expect(ports.failures.messages).toEqual([
+      expect.objectContaining({ reason: 'MalformedOutboxItem', aggregateKey: 'Order#o-1', sequence: 2 }),
+    ]);
     expect(ports.telemetry.counts.get('poisonEvents')).toBe(1);
   });
 
@@ -233,7 +260,10 @@ describe('Relay: what no target can carry is stepped over, with a reason', () =>
   it('steps over an entry a FIFO queue refuses for good (SenderFault) without retrying it', async () => {
     // Arrange
     const rejected = testEventId('Order#o-1', 1);
-    const { ports, relay, stream } = setup({ queues: { faultsByQueue: { [QUEUE]: { rejectEventIds: [rejected] } } } }, [QUEUE, OTHER_QUEUE]);
+    const { ports, relay, stream } = setup(
+      { queues: { faultsByQueue: { [QUEUE]: { rejectEventIds: [rejected] } } } },
+      [QUEUE, OTHER_QUEUE],
+    );
     const { state, outbox } = testTransaction('o-1', 1, 2);
 
     // Act
@@ -241,10 +271,15 @@ describe('Relay: what no target can carry is stepped over, with a reason', () =>
 
     // Assert: a void marker replaced it on that queue only; the other queue and the bus have it
     expect(response.batchItemFailures).toEqual([]);
-    expect(ports.queues.delivered(QUEUE).map((m) => `${m.kind}:${m.sequence}`)).toEqual(['void:1', 'event:2']);
+    expect(ports.queues.delivered(QUEUE).map((m) => `${m.kind}:${m.sequence}`)).toEqual([
+      'void:1',
+      'event:2',
+    ]);
     expect(ports.queues.deliveredSequences(OTHER_QUEUE, 'Order#o-1')).toEqual([1, 2]);
     expect(ports.queues.faults(QUEUE).attempts(rejected)).toBe(1);
-    expect(ports.failures.messages).toEqual([expect.objectContaining({ reason: 'RejectedByTarget', target: QUEUE, eventId: rejected })]);
+    expect(ports.failures.messages).toEqual([
+      expect.objectContaining({ reason: 'RejectedByTarget', target: QUEUE, eventId: rejected }),
+    ]);
   });
 
   it('steps over an entry EventBridge refuses for good, and still delivers it to the FIFO queues', async () => {
@@ -268,27 +303,40 @@ describe('Relay: what no target can carry is stepped over, with a reason', () =>
     const { ports, relay, stream } = setup();
     ports.failures.failing = true;
     const state = testStateItem('o-1', 1, 2);
-    const records = stream.records(ports.outbox.put(testOutboxItem({ aggregateId: 'o-1', sequence: 1 }), malformedOutboxItem('o-1', 2), state));
+    const records = stream.records(
+      ports.outbox.put(
+        testOutboxItem({ aggregateId: 'o-1', sequence: 1 }),
+        malformedOutboxItem('o-1', 2),
+        state,
+      ),
+    );
 
     // Act
     const response = await relay.handle(records);
 
     // Assert
-    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([streamSequenceNumber(records[2]!)]);
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([
+      streamSequenceNumber(records[2]),
+    ]);
     expect(ports.queues.deliveredSequences(QUEUE, 'Order#o-1')).toEqual([1]);
   });
 
   it('declares void a sequence a state item announces but the table does not have', async () => {
     // Arrange: the state item says 1..2, only #1 exists
     const { ports, relay, stream } = setup();
-    const records = stream.records(ports.outbox.put(testOutboxItem({ aggregateId: 'o-1', sequence: 1 }), testStateItem('o-1', 1, 2)));
+    const records = stream.records(
+      ports.outbox.put(testOutboxItem({ aggregateId: 'o-1', sequence: 1 }), testStateItem('o-1', 1, 2)),
+    );
 
     // Act
     const response = await relay.handle(records);
 
     // Assert
     expect(response.batchItemFailures).toEqual([]);
-    expect(ports.queues.delivered(QUEUE).map((m) => `${m.kind}:${m.sequence}`)).toEqual(['event:1', 'void:2']);
+    expect(ports.queues.delivered(QUEUE).map((m) => `${m.kind}:${m.sequence}`)).toEqual([
+      'event:1',
+      'void:2',
+    ]);
     expect(ports.failures.messages[0]).toMatchObject({ reason: 'MissingOutboxItem', sequence: 2 });
   });
 
@@ -302,7 +350,10 @@ describe('Relay: what no target can carry is stepped over, with a reason', () =>
 
     // Assert
     expect(response.batchItemFailures).toEqual([]);
-    expect(ports.failures.messages[0]).toMatchObject({ reason: 'MalformedStateItem', aggregateKey: 'Order#o-1' });
+    expect(ports.failures.messages[0]).toMatchObject({
+      reason: 'MalformedStateItem',
+      aggregateKey: 'Order#o-1',
+    });
   });
 });
 
@@ -312,7 +363,12 @@ describe('Relay: the heartbeat', () => {
     const { ports, relay, stream } = setup();
 
     // Act
-    await relay.handle(stream.records([testProbeItem(3, '2026-11-23T16:00:00.000Z'), testProbeItem(4, '2026-11-23T16:05:00.000Z')]));
+    await relay.handle(
+      stream.records([
+        testProbeItem(3, '2026-11-23T16:00:00.000Z'),
+        testProbeItem(4, '2026-11-23T16:05:00.000Z'),
+      ]),
+    );
 
     // Assert
     expect(ports.heartbeat.seen).toEqual({ seq: 4, writtenAt: '2026-11-23T16:05:00.000Z' });
@@ -328,7 +384,9 @@ describe('Relay: the heartbeat', () => {
     const response = await relay.handle(records);
 
     // Assert
-    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([streamSequenceNumber(records[0]!)]);
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([
+      streamSequenceNumber(records[0]),
+    ]);
   });
 });
 
@@ -339,7 +397,9 @@ describe('Relay: input', () => {
 
     // Act / Assert
     expect(() => new Relay(ports, { queueUrls: [''] })).toThrow(ValidationError);
-    expect(() => new Relay(ports, { queueUrls: [], maxAttempts: 0 })).toThrow(/options.maxAttempts must be a positive integer \(given 0\)/);
+    expect(() => new Relay(ports, { queueUrls: [], maxAttempts: 0 })).toThrow(
+      /options.maxAttempts must be a positive integer \(given 0\)/,
+    );
   });
 
   it('refuses a record without a SequenceNumber', async () => {

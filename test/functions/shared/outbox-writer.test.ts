@@ -6,11 +6,13 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
+import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { catalog } from '../../../functions/events/catalog';
 import { EventSchemaError } from '../../../functions/events/event-catalog';
 import {
   ConcurrencyConflictError,
+  IdempotencyKeyReuseError,
   LimitExceededError,
   TransactionConflictError,
   ValidationError,
@@ -171,6 +173,176 @@ describe('OutboxWriter.commit', () => {
           retentionSeconds: 10,
         }),
     ).toThrow(/options.retentionSeconds must be a whole number of seconds, at least 3600 \(given 10\)/);
+  });
+});
+
+describe('OutboxWriter.commit: what the targets cannot carry', () => {
+  beforeEach(() => {
+    ddb.reset();
+    ddb.on(TransactWriteItemsCommand).resolves({});
+  });
+
+  it.each([
+    ['U+FFFF', '\uFFFF'],
+    ['U+FFFE', '\uFFFE'],
+  ])(
+    'refuses %s (JSON.stringify leaves it raw, SQS refuses it), naming the field, and writes nothing',
+    async (code, character) => {
+      // Arrange
+      const hostile = { ...request, events: [{ type: 'OrderNoted', data: { note: `a${character}b` } }] };
+
+      // Act
+      const commit = writer().commit(hostile);
+
+      // Assert
+      await expect(commit).rejects.toThrow(ValidationError);
+      await expect(writer().commit(hostile)).rejects.toThrow(`events[0].data.note contains ${code}`);
+      expect(ddb.commandCalls(TransactWriteItemsCommand)).toHaveLength(0);
+    },
+  );
+
+  it('refuses a refused character in an object key too', async () => {
+    // Arrange
+    const hostile = { ...request, events: [{ type: 'OrderNoted', data: { 'k\uFFFE': 1 } }] };
+
+    // Act
+    const commit = writer().commit(hostile);
+
+    // Assert
+    await expect(commit).rejects.toThrow('(a key)');
+  });
+
+  it('accepts what SQS accepts once serialized: control characters and lone surrogates are escaped, astral characters pass', async () => {
+    // Arrange
+    const note = 'tab\t nul\u0000 bell\u0007 lone\uD800 emoji \u{1F600} private\uE000 last\uFFFD';
+
+    // Act
+    const result = await writer().commit({ ...request, events: [{ type: 'OrderNoted', data: { note } }] });
+
+    // Assert
+    expect(result.events[0]?.data).toEqual({ note });
+  });
+
+  it('commits a string exactly when its JSON holds no character outside the SQS rule (any string)', async () => {
+    // Arrange
+    const sqsAccepts = (text: string) =>
+      /^[\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]*$/u.test(text);
+
+    // Act / Assert
+    await fc.assert(
+      fc.asyncProperty(fc.string({ unit: 'binary', maxLength: 20 }), async (note) => {
+        const outcome = await writer()
+          .commit({ ...request, events: [{ type: 'OrderNoted', data: { note } }] })
+          .then(
+            () => 'committed' as const,
+            (error: unknown) => (error instanceof ValidationError ? 'refused' : 'other'),
+          );
+        expect(outcome).toBe(sqsAccepts(JSON.stringify({ note })) ? 'committed' : 'refused');
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('OutboxWriter.commit: the state item announces the transaction to the relay', () => {
+  beforeEach(() => {
+    ddb.reset();
+    ddb.on(TransactWriteItemsCommand).resolves({});
+  });
+
+  it('records the first sequence the transaction commits beside the new version', async () => {
+    // Act
+    await writer().commit(request);
+
+    // Assert
+    const state = unmarshall(
+      ddb.commandCalls(TransactWriteItemsCommand)[0]?.args[0].input.TransactItems?.[0]?.Put?.Item ?? {},
+    );
+    expect(state).toMatchObject({ committedFrom: 3, version: 4 });
+  });
+});
+
+describe('OutboxWriter.commit: idempotency keys', () => {
+  const idempotency = { key: 'cmd-1', fingerprint: 'sha-of-request' };
+  const keyed = { ...request, idempotency };
+  const keyConflict = () =>
+    new TransactionCanceledException({
+      message: 'Transaction cancelled',
+      $metadata: {},
+      CancellationReasons: [
+        { Code: 'ConditionalCheckFailed' },
+        { Code: 'None' },
+        { Code: 'None' },
+        { Code: 'ConditionalCheckFailed' },
+      ],
+    });
+  const commandRecord = (fingerprint: string) =>
+    marshall({
+      pk: 'COMMAND#cmd-1',
+      sk: 'COMMAND',
+      fingerprint,
+      aggregateType: 'Order',
+      aggregateId: 'o-1',
+      version: 4,
+      eventIds: ['e-3', 'e-4'],
+    });
+
+  beforeEach(() => ddb.reset());
+
+  it('writes the command record in the same transaction, only if the key is new', async () => {
+    // Arrange
+    ddb.on(TransactWriteItemsCommand).resolves({});
+
+    // Act
+    await writer().commit(keyed);
+
+    // Assert
+    const items = ddb.commandCalls(TransactWriteItemsCommand)[0]?.args[0].input.TransactItems ?? [];
+    expect(items).toHaveLength(4);
+    expect(items[3]?.Put?.ConditionExpression).toBe('attribute_not_exists(pk)');
+    expect(unmarshall(items[3]?.Put?.Item ?? {})).toMatchObject({
+      fingerprint: 'sha-of-request',
+      aggregateKey: 'Order#o-1',
+      version: 4,
+    });
+  });
+
+  it('answers a retry with the first result and writes nothing', async () => {
+    // Arrange: the key is taken by the same request
+    ddb.on(TransactWriteItemsCommand).rejects(keyConflict());
+    ddb.on(GetItemCommand).resolves({ Item: commandRecord('sha-of-request') });
+
+    // Act
+    const result = await writer().commit(keyed);
+
+    // Assert
+    expect(result).toMatchObject({ replayed: true, version: 4, eventIds: ['e-3', 'e-4'], events: [] });
+  });
+
+  it('refuses the key with another request (IdempotencyKeyReuseError)', async () => {
+    // Arrange
+    ddb.on(TransactWriteItemsCommand).rejects(keyConflict());
+    ddb.on(GetItemCommand).resolves({ Item: commandRecord('another-request') });
+
+    // Act
+    const commit = writer().commit(keyed);
+
+    // Assert
+    await expect(commit).rejects.toThrow(IdempotencyKeyReuseError);
+  });
+
+  it.each([
+    [{ key: '', fingerprint: 'f' }, 'idempotency.key'],
+    [{ key: 'k\n', fingerprint: 'f' }, 'idempotency.key'],
+    [{ key: 'k', fingerprint: '' }, 'idempotency.fingerprint'],
+    [{ key: 'k', fingerprint: 'f', ttlSeconds: 5 }, 'idempotency.ttlSeconds'],
+  ])('validates the key (%j)', async (bad, field) => {
+    // Act
+    const commit = writer().commit({ ...request, idempotency: bad });
+
+    // Assert
+    await expect(commit).rejects.toThrow(ValidationError);
+    await expect(writer().commit({ ...request, idempotency: bad })).rejects.toThrow(field);
   });
 });
 

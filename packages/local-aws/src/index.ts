@@ -27,11 +27,17 @@ export {
 } from './eventbridge/event-bus-emulator';
 export {
   compileEventPattern,
-  compileFilterCriteria,
   type EventPattern,
   EventPatternError,
   matchesEventPattern,
+  validateEventPattern,
 } from './eventbridge/event-pattern';
+export {
+  compileFilterCriteria,
+  type FilterCriteriaFilter,
+  type FilterCriteriaKind,
+  matchesFilterCriteria,
+} from './eventbridge/filter-criteria';
 export { type StreamFaults, seededRandom } from './faults';
 export { createQueues, createTables, type LocalQueue, type LocalTable } from './resources';
 export {
@@ -41,7 +47,7 @@ export {
   type LocalFaults,
   type ObservedInvocation,
   startLocalAws,
-} from './runtime';
+} from './runtime/local-aws';
 export {
   LOCAL_ACCOUNT,
   LOCAL_REGION,

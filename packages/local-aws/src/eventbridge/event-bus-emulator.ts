@@ -10,7 +10,8 @@
  * - `put-events.ts`: what PutEvents accepts (request and entry checks, sizes);
  * - `routing.ts`: buses, rules, targets, pattern matching, ListRules, DescribeEventBus;
  * - `delivery.ts`: retries with backoff, target DLQs with EventBridge's attributes;
- * - `archives.ts`: CreateArchive, DescribeArchive, StartReplay, DescribeReplay.
+ * - `archives.ts`: CreateArchive, DescribeArchive, StartReplay, DescribeReplay;
+ * - `test-event-pattern.ts`: TestEventPattern, with the engine of `event-pattern.ts`.
  *
  * PutEvents: request-level ValidationException for 0 or more than 10 entries
  * and for entries over the size limit together; per-entry failures
@@ -42,6 +43,7 @@ import {
   validatePutEventsEntry,
 } from './put-events';
 import { EventBusRegistry } from './routing';
+import { testEventPattern } from './test-event-pattern';
 import { JsonWireServer, type OperationHandler, type OperationResult } from './wire-protocol';
 
 export { EventBusEmulatorError } from './errors';
@@ -433,6 +435,7 @@ class LocalEventBridge implements EventBusEmulator {
         },
       ],
       ['DescribeReplay', answer((body) => this.archives.describeReplay(body))],
+      ['TestEventPattern', answer(testEventPattern)],
     ]);
   }
 

@@ -5,7 +5,16 @@
  * and cidr, each validated once and compiled to a test of one leaf value.
  */
 import { parseIp } from './ip-address';
-import { describe, fail, isObject, type JsonObject, type ValueTest } from './pattern-support';
+import {
+  comparableNumber,
+  describe,
+  fail,
+  isObject,
+  type JsonObject,
+  NUMERIC_LIMIT,
+  sameNumber,
+  type ValueTest,
+} from './pattern-support';
 
 /** The operator names patterns may use. */
 export const OPERATORS = [
@@ -140,8 +149,8 @@ function compileAnythingBut(operand: unknown, path: ReadonlyArray<string>): Valu
       return (value) => !(typeof value === 'string' && excluded.has(value));
     }
     if (operand.length > 0 && operand.every((item) => typeof item === 'number')) {
-      const excluded = new Set<unknown>(operand);
-      return (value) => !(typeof value === 'number' && excluded.has(value));
+      const excluded = operand as number[];
+      return (value) => !(typeof value === 'number' && excluded.some((number) => sameNumber(number, value)));
     }
     return fail(path, ANYTHING_BUT_SHAPE, operand);
   }
@@ -201,6 +210,13 @@ function compileNumeric(operand: unknown, path: ReadonlyArray<string>): ValueTes
     if (typeof bound !== 'number' || !Number.isFinite(bound)) {
       return fail(path, `"numeric" expects a number after "${op}"`, operand);
     }
+    if (comparableNumber(bound) === undefined) {
+      return fail(
+        path,
+        `"numeric" bounds must be between -${NUMERIC_LIMIT} and ${NUMERIC_LIMIT}, as Event Ruler's are (${bound} is not)`,
+        operand,
+      );
+    }
     comparisons.push({ op, bound });
   }
   const [first, second, ...rest] = comparisons;
@@ -214,22 +230,28 @@ function compileNumeric(operand: unknown, path: ReadonlyArray<string>): ValueTes
       first.bound > second.bound || (first.bound === second.bound && (first.op === '>' || second.op === '<'));
     if (empty) fail(path, `"numeric" range is empty (${first.bound} to ${second.bound})`, operand);
   }
-  const tests = comparisons.map(({ op, bound }) => numericComparison(op, bound));
-  return (value) => typeof value === 'number' && tests.every((test) => test(value));
+  const tests = comparisons.map(({ op, bound }) => numericComparison(op, comparableNumber(bound) ?? 0));
+  return (value) => {
+    if (typeof value !== 'number') return false;
+    // A number outside Event Ruler's range has no comparable form, so no numeric test matches it.
+    const key = comparableNumber(value);
+    return key !== undefined && tests.every((test) => test(key));
+  };
 }
 
-function numericComparison(op: string, bound: number): (value: number) => boolean {
+/** A comparison of comparable-number keys. */
+function numericComparison(op: string, bound: number): (key: number) => boolean {
   switch (op) {
     case '=':
-      return (value) => value === bound;
+      return (key) => key === bound;
     case '<':
-      return (value) => value < bound;
+      return (key) => key < bound;
     case '<=':
-      return (value) => value <= bound;
+      return (key) => key <= bound;
     case '>':
-      return (value) => value > bound;
+      return (key) => key > bound;
     default:
-      return (value) => value >= bound;
+      return (key) => key >= bound;
   }
 }
 

@@ -56,3 +56,30 @@ export function isScalar(value: unknown): value is Scalar {
     value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
   );
 }
+
+/**
+ * Event Ruler compares numbers as its `ComparableNumber`: only within
+ * [-5e9, 5e9], and only to 6 digits after the decimal point (the value is
+ * shifted by 5e9, scaled by 1e6 and truncated). The Event Ruler README states
+ * the same limits for numeric matching. Returns that key, computed with the
+ * same double arithmetic, or undefined for a number outside the range.
+ * https://github.com/aws/event-ruler/blob/main/src/main/software/amazon/event/ruler/ComparableNumber.java
+ */
+export function comparableNumber(value: number): number | undefined {
+  if (!(value >= -NUMERIC_LIMIT && value <= NUMERIC_LIMIT)) return undefined;
+  return Math.trunc(1e6 * (NUMERIC_LIMIT + value));
+}
+
+/** The largest magnitude numeric matching handles. */
+export const NUMERIC_LIMIT = 5e9;
+
+/**
+ * Whether two numbers match as an exact value does in Event Ruler: equal, or
+ * equal as comparable numbers (its rule compiler adds a numeric-equality matcher
+ * for every number of a pattern, next to the literal one).
+ */
+export function sameNumber(a: number, b: number): boolean {
+  if (a === b) return true;
+  const key = comparableNumber(a);
+  return key !== undefined && key === comparableNumber(b);
+}

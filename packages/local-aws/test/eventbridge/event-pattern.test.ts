@@ -115,7 +115,8 @@ describe('event patterns (eb-event-patterns)', () => {
   });
 
   it('compares exact numbers by value, so 3.0e2 in an event matches 300', () => {
-    // JSON parsing loses the literal's spelling, so this engine cannot tell 300 from 3.0e2 (see report).
+    // The User Guide says 300 and 3.0e2 differ, but Event Ruler's JsonRuleCompiler adds a numeric-equality
+    // matcher for every number of a pattern, and JSON.parse cannot tell the spellings apart anyway.
     const event = JSON.parse('{"detail": {"limit": 3.0e2}}');
 
     expect(matchesEventPattern({ detail: { limit: [300] } }, event)).toBe(true);
@@ -395,5 +396,226 @@ describe('validateEventPattern', () => {
 
   it('lets compileEventPattern reject a bad pattern before any event is seen', () => {
     expect(() => compileEventPattern({ source: [{ numeric: ['>'] }] })).toThrow(EventPatternError);
+  });
+});
+
+describe('considerations when creating event patterns (eb-create-pattern)', () => {
+  it('ignores every field of the event that the pattern does not name, at any depth', () => {
+    // Arrange
+    const event = { source: 'orders', extra: { deep: [1, 2] }, detail: { state: 'placed', other: true } };
+
+    // Act
+    const matched = matchesEventPattern({ source: ['orders'], detail: { state: ['placed'] } }, event);
+
+    // Assert
+    expect(matched).toBe(true);
+  });
+
+  it('needs the field at the same nesting as in the pattern, not elsewhere in the event', () => {
+    // Arrange
+    const event = { state: 'terminated', detail: {} };
+
+    // Act
+    const matched = matchesEventPattern({ detail: { state: ['terminated'] } }, event);
+
+    // Assert
+    expect(matched).toBe(false);
+  });
+
+  it('does not normalise strings, so a decomposed "é" does not match a precomposed one', () => {
+    // Arrange
+    const precomposed = 'caf\u00e9';
+    const decomposed = 'cafe\u0301';
+
+    // Act
+    const matched = matchesEventPattern({ name: [precomposed] }, { name: decomposed });
+
+    // Assert
+    expect(matched).toBe(false);
+  });
+
+  it('does not match the string "true" against the JSON literal true', () => {
+    // Act
+    const matched = matchesEventPattern({ flag: ['true'] }, { flag: true });
+
+    // Assert
+    expect(matched).toBe(false);
+  });
+
+  it('uses only the last pattern when a JSON pattern gives the same field twice', () => {
+    // Arrange
+    const pattern = '{"source": ["first"], "source": ["last"]}';
+
+    // Act
+    const matches = compileEventPattern(pattern);
+
+    // Assert
+    expect([matches({ source: 'first' }), matches({ source: 'last' })]).toEqual([false, true]);
+  });
+
+  it('uses only the last pattern when a dotted key and a nested object name the same field', () => {
+    // Arrange
+    const pattern = { detail: { state: ['first'] }, 'detail.state': ['last'] };
+
+    // Act
+    const matches = compileEventPattern(pattern);
+
+    // Assert
+    expect([matches({ detail: { state: 'first' } }), matches({ detail: { state: 'last' } })]).toEqual([
+      false,
+      true,
+    ]);
+  });
+});
+
+describe('field names that contain dots (eb-create-pattern, Event Ruler README)', () => {
+  const nestedEvent = { detail: { state: { status: 'running' } } };
+  const dottedEvent = { detail: { 'state.status': 'running' } };
+
+  it('matches a dotted key in a pattern against the nested field it joins to', () => {
+    // Act
+    const matched = matchesEventPattern({ detail: { 'state.status': ['running'] } }, nestedEvent);
+
+    // Assert
+    expect(matched).toBe(true);
+  });
+
+  it('matches a dotted key in a pattern against the same dotted key in the event', () => {
+    // Act
+    const matched = matchesEventPattern({ detail: { 'state.status': ['running'] } }, dottedEvent);
+
+    // Assert
+    expect(matched).toBe(true);
+  });
+
+  it('matches a nested pattern against a dotted key in the event', () => {
+    // Act
+    const matched = matchesEventPattern({ detail: { state: { status: ['running'] } } }, dottedEvent);
+
+    // Assert
+    expect(matched).toBe(true);
+  });
+
+  it('matches a top-level dotted path such as "detail.state.status"', () => {
+    // Act
+    const matched = matchesEventPattern({ 'detail.state.status': ['running'] }, nestedEvent);
+
+    // Assert
+    expect(matched).toBe(true);
+  });
+
+  it('does not match a dotted key whose value differs', () => {
+    // Act
+    const matched = matchesEventPattern({ detail: { 'state.status': ['stopped'] } }, dottedEvent);
+
+    // Assert
+    expect(matched).toBe(false);
+  });
+
+  it('combines a dotted event key with the nested fields beside it', () => {
+    // Arrange
+    const event = { detail: { state: { code: 16 }, 'state.status': 'running' } };
+
+    // Act
+    const matched = matchesEventPattern({ detail: { state: { code: [16], status: ['running'] } } }, event);
+
+    // Assert
+    expect(matched).toBe(true);
+  });
+
+  it('keeps array-consistent matching for dotted keys inside array elements', () => {
+    // Arrange
+    const event = {
+      items: [
+        { 'sku.id': 'a', qty: 1 },
+        { 'sku.id': 'b', qty: 2 },
+      ],
+    };
+
+    // Act
+    const matches = compileEventPattern({ items: { 'sku.id': ['a'], qty: [2] } });
+    const consistent = compileEventPattern({ items: { 'sku.id': ['b'], qty: [2] } });
+
+    // Assert
+    expect([matches(event), consistent(event)]).toEqual([false, true]);
+  });
+
+  it('treats exists: false on a dotted key as the nested field being absent', () => {
+    // Act
+    const matches = compileEventPattern({ 'detail.missing': [{ exists: false }] });
+
+    // Assert
+    expect([
+      matches({ detail: {} }),
+      matches({ detail: { missing: 1 } }),
+      matches({ 'detail.missing': 1 }),
+    ]).toEqual([true, false, false]);
+  });
+});
+
+describe('$or as an ordinary field name (Event Ruler backward compatibility)', () => {
+  it('matches "$or" whose value is an object as a nested field named "$or"', () => {
+    // Arrange
+    const pattern = { source: ['aws.cloudwatch'], $or: { metricType: ['MetricType'] } };
+
+    // Act
+    const matches = compileEventPattern(pattern);
+
+    // Assert
+    expect(matches({ source: 'aws.cloudwatch', $or: { metricType: 'MetricType' } })).toBe(true);
+    expect(matches({ source: 'aws.cloudwatch', metricType: 'MetricType' })).toBe(false);
+  });
+
+  it('matches "$or" whose value is an array of literals as a field named "$or"', () => {
+    // Act
+    const matches = compileEventPattern({ $or: ['a', 'b'] });
+
+    // Assert
+    expect([matches({ $or: 'b' }), matches({ $or: 'c' })]).toEqual([true, false]);
+  });
+
+  it('reads "$or" with operator branches as a field named "$or" matched by those operators', () => {
+    // Arrange: not an Or, because "prefix" and "suffix" are reserved inside $or branches
+    const pattern = { $or: [{ prefix: 'abc' }, { suffix: 'xyz' }] };
+
+    // Act
+    const matches = compileEventPattern(pattern);
+
+    // Assert
+    expect([matches({ $or: 'abc-1' }), matches({ $or: '1-xyz' }), matches({ abc: 1 })]).toEqual([
+      true,
+      true,
+      false,
+    ]);
+  });
+
+  it('refuses a pattern that mixes "$or" as the Or primitive with "$or" as a field name', () => {
+    // Arrange: Event Ruler reads the whole rule one way or the other, and supports no mix
+    const pattern = { detail: { $or: [{ a: [1] }, { b: [2] }] }, $or: { c: [3] } };
+
+    // Act
+    const compiling = () => compileEventPattern(pattern);
+
+    // Assert
+    expect(compiling).toThrow(EventPatternError);
+    expect(compiling).toThrow(/"\$or" expects an array of at least two pattern objects, given \{"c":\[3\]\}/);
+  });
+
+  it('keeps the Or primitive when every "$or" of the pattern is a valid one', () => {
+    // Act
+    const matches = compileEventPattern({ $or: [{ a: [1] }, { b: [2] }] });
+
+    // Assert
+    expect([matches({ b: 2 }), matches({ $or: { a: 1 } })]).toEqual([true, false]);
+  });
+
+  it('explains both readings when "$or" is valid neither as the Or primitive nor as a field', () => {
+    // Act
+    const compiling = () => compileEventPattern({ $or: [{ a: [1] }] });
+
+    // Assert
+    expect(compiling).toThrow(
+      /"\$or" expects an array of at least two pattern objects.*read as an ordinary field name instead, "\$or" is not valid either: unknown operator "a"/,
+    );
   });
 });

@@ -23,7 +23,11 @@
  *   `anything-but` over event arrays.
  */
 import { describe, expect, it } from 'vitest';
-import { compileEventPattern, matchesEventPattern } from '../../src/eventbridge/event-pattern';
+import {
+  compileEventPattern,
+  EventPatternError,
+  matchesEventPattern,
+} from '../../src/eventbridge/event-pattern';
 import {
   autoScalingEvent,
   ec2TerminatedEvent,
@@ -413,5 +417,89 @@ describe('Lambda comparison operator table (invocation-eventfiltering)', () => {
     const matcher = compileEventPattern(pattern);
 
     expect([matcher(matching), matcher(rejected)]).toEqual([true, false]);
+  });
+});
+
+describe('operators on values that are not strings (Event Ruler README)', () => {
+  it.each([
+    ['suffix', { n: [{ suffix: '5' }] }],
+    ['equals-ignore-case', { n: [{ 'equals-ignore-case': '15' }] }],
+    ['wildcard', { n: [{ wildcard: '1*' }] }],
+  ])('does not apply %s to a number', (_name, pattern) => {
+    // Act
+    const matched = matchesEventPattern(pattern, { n: 15 });
+
+    // Assert
+    expect(matched).toBe(false);
+  });
+
+  it('does not apply an operator to an object, because comparison operators work on leaf nodes only', () => {
+    // Act
+    const matched = matchesEventPattern({ detail: [{ prefix: '' }] }, { detail: { state: 'running' } });
+
+    // Assert
+    expect(matched).toBe(false);
+  });
+});
+
+describe('numeric limits (Event Ruler README and ComparableNumber)', () => {
+  it('refuses a numeric bound beyond 5e9 and says which', () => {
+    // Act
+    const compiling = () => compileEventPattern({ n: [{ numeric: ['<', 6e9] }] });
+
+    // Assert
+    expect(compiling).toThrow(EventPatternError);
+    expect(compiling).toThrow(/bounds must be between -5000000000 and 5000000000.*6000000000 is not/);
+  });
+
+  it('does not match an event number beyond 5e9 numerically', () => {
+    // Act
+    const matched = matchesEventPattern({ n: [{ numeric: ['>', 0] }] }, { n: 6e9 });
+
+    // Assert
+    expect(matched).toBe(false);
+  });
+
+  it('matches the bounds of the range themselves', () => {
+    // Act
+    const matches = compileEventPattern({ n: [{ numeric: ['>=', -5e9, '<=', 5e9] }] });
+
+    // Assert
+    expect([matches({ n: -5e9 }), matches({ n: 5e9 })]).toEqual([true, true]);
+  });
+
+  it('compares to 6 digits after the decimal point, so 1.0000001 is not greater than 1', () => {
+    // Act
+    const matches = compileEventPattern({ n: [{ numeric: ['>', 1] }] });
+
+    // Assert
+    expect([matches({ n: 1.0000001 }), matches({ n: 1.000001 })]).toEqual([false, true]);
+  });
+
+  it('matches an exact number that differs only beyond 6 decimal places', () => {
+    // Act
+    const matched = matchesEventPattern({ n: [1.5] }, { n: 1.5000004 });
+
+    // Assert
+    expect(matched).toBe(true);
+  });
+
+  it('matches an exact number beyond 5e9 only when it is the same number', () => {
+    // Arrange: an account id is such a number; Ruler matches its literal form
+    const matches = compileEventPattern({ account: [123456789012] });
+
+    // Act
+    const results = [matches({ account: 123456789012 }), matches({ account: 123456789013 })];
+
+    // Assert
+    expect(results).toEqual([true, false]);
+  });
+
+  it('excludes numbers with anything-but as comparable numbers', () => {
+    // Act
+    const matches = compileEventPattern({ n: [{ 'anything-but': [100] }] });
+
+    // Assert
+    expect([matches({ n: 100.0000001 }), matches({ n: 101 })]).toEqual([false, true]);
   });
 });

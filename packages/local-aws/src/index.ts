@@ -12,12 +12,22 @@ export {
 } from './engines/dynamodb-local';
 export { EngineError, EngineStartError, JavaNotFoundError, PortInUseError } from './engines/errors';
 export { getFreePort, LOOPBACK_HOST } from './engines/free-port';
+export { LocalS3Client, S3RequestError } from './engines/s3-client';
 export {
   type SqsEmulator,
   type SqsEmulatorOptions,
   type SqsFaults,
   startSqsEmulator,
 } from './engines/sqs-emulator';
+export {
+  type OnFailureDestination,
+  type S3FailureObject,
+  s3FailureObjectKey,
+} from './event-source-mappings/on-failure-destinations';
+export type {
+  StreamBatchFailureRecord,
+  StreamFailureCondition,
+} from './event-source-mappings/stream-failure-record';
 export { readAllStreamRecords } from './event-source-mappings/stream-reader';
 export {
   type EventBridgeEvent,
@@ -39,7 +49,15 @@ export {
   matchesFilterCriteria,
 } from './eventbridge/filter-criteria';
 export { type StreamFaults, seededRandom } from './faults';
-export { createQueues, createTables, type LocalQueue, type LocalTable } from './resources';
+export {
+  createBuckets,
+  createQueues,
+  createTables,
+  type LocalBucket,
+  type LocalQueue,
+  type LocalTable,
+  localBucketName,
+} from './resources';
 export {
   type InjectedFaults,
   type LocalAws,
@@ -63,6 +81,7 @@ export {
   synthesizeCdkApp,
 } from './template/synth';
 export {
+  type BucketSpec,
   type FunctionSpec,
   type MappingSpec,
   type QueueSpec,

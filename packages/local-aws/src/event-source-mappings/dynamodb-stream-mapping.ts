@@ -98,10 +98,18 @@ export interface DynamoDbStreamMappingOptions {
    */
   readonly maximumRecordAgeInSeconds?: number;
   /**
-   * Receives the failure record of each discarded (sub)batch (the caller sends it to SQS).
+   * Receives the failure record of each discarded (sub)batch, and the event of
+   * that batch (`{Records}`: the discarded records as Lambda hands them to the
+   * function, without injected duplicates or reordering). See
+   * `on-failure-destinations.ts` for the SQS and S3 destinations.
    * @default discarded batches are only logged
    */
-  readonly onFailure?: (record: StreamBatchFailureRecord) => Promise<void>;
+  readonly onFailure?: (record: StreamBatchFailureRecord, event: DynamoDBStreamEvent) => Promise<void>;
+  /**
+   * The mapping's UUID, as AWS gives each event source mapping (S3 destinations use it in object keys).
+   * @default a random UUID
+   */
+  readonly uuid?: string;
   /**
    * ARN written into failure records.
    * @default arn:aws:lambda:<awsRegion>:000000000000:function:local
@@ -175,6 +183,8 @@ const READ_ERROR_PAUSE_MS = 500;
  * await mapping.stop();
  */
 export class DynamoDbStreamMapping {
+  /** The mapping's UUID. */
+  readonly uuid: string;
   readonly counters: StreamMappingCounters = {
     batches: 0,
     invocations: 0,
@@ -209,6 +219,9 @@ export class DynamoDbStreamMapping {
     if (typeof options?.streamArn !== 'string' || options.streamArn === '') {
       throw new MappingConfigError('streamArn', 'must be the ARN of a DynamoDB stream', options?.streamArn);
     }
+    this.uuid = options.uuid ?? randomUUID();
+    if (!/^[0-9a-f-]{36}$/i.test(this.uuid))
+      throw new MappingConfigError('uuid', 'must be a UUID', options.uuid);
     this.batchSize = options.batchSize ?? 100;
     assertIntegerInRange('batchSize', this.batchSize, 1, 10_000);
     const window = options.maximumBatchingWindowInSeconds ?? 0;
@@ -483,7 +496,7 @@ export class DynamoDbStreamMapping {
     );
     if (this.options.onFailure !== undefined) {
       try {
-        await this.options.onFailure(failure);
+        await this.options.onFailure(failure, { Records: structuredClone([...records]) });
       } catch (error) {
         this.log(
           `onFailure for shard ${state.shard.shardId} failed, the failure record is lost: ${describeError(error)}`,

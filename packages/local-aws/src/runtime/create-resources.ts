@@ -1,8 +1,15 @@
 /**
- * Step 2 of start-up: every table, queue, bus, archive and rule of the template,
+ * Step 2 of start-up: every table, queue, bucket, bus, archive and rule of the template,
  * and the map of what `Ref` and `Fn::GetAtt` return for each logical id locally.
  */
-import { createQueues, createTables, type LocalQueue, type LocalTable } from '../resources';
+import {
+  createBuckets,
+  createQueues,
+  createTables,
+  type LocalBucket,
+  type LocalQueue,
+  type LocalTable,
+} from '../resources';
 import { LOCAL_ACCOUNT, LOCAL_REGION, type LocalResource } from '../template/intrinsics';
 import type { SynthesizedStack } from '../template/synth';
 import type { Topology } from '../template/topology';
@@ -12,6 +19,7 @@ import type { Engines } from './engines';
 export interface CreatedResources {
   readonly tables: ReadonlyArray<LocalTable>;
   readonly queues: ReadonlyArray<LocalQueue>;
+  readonly buckets: ReadonlyArray<LocalBucket>;
   /** By logical id (and `AWS::StackName`): what `Ref` and `Fn::GetAtt` resolve to. */
   readonly resources: Map<string, LocalResource>;
 }
@@ -23,16 +31,18 @@ export async function createResources(
   engines: Engines,
   options: { readonly queueVisibilityTimeoutSeconds?: number },
 ): Promise<CreatedResources> {
-  const [tables, queues] = await Promise.all([
+  const [tables, queues, buckets] = await Promise.all([
     createTables(engines.dynamodb, topology.tables),
     createQueues(engines.sqs, topology.queues, {
       visibilityTimeoutSeconds: options.queueVisibilityTimeoutSeconds,
     }),
+    createBuckets(engines.s3, topology.buckets),
   ]);
   const resources = new Map<string, LocalResource>();
   resources.set('AWS::StackName', { ref: synth.stackName, attributes: {} });
   for (const table of tables) resources.set(table.logicalId, table);
   for (const queue of queues) resources.set(queue.logicalId, queue);
+  for (const bucket of buckets) resources.set(bucket.logicalId, bucket);
   for (const fn of topology.functions) {
     resources.set(fn.logicalId, {
       ref: fn.logicalId,
@@ -41,7 +51,7 @@ export async function createResources(
   }
   createBusesAndArchives(topology, engines, resources);
   createRules(topology, engines, resources);
-  return { tables, queues, resources };
+  return { tables, queues, buckets, resources };
 }
 
 /** The QueueUrl of a queue of the template, by logical id. */

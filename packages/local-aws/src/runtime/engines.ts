@@ -1,5 +1,5 @@
 /**
- * Step 1 of start-up: the engines (DynamoDB Local, fauxqs, the local EventBridge,
+ * Step 1 of start-up: the engines (DynamoDB Local, fauxqs for SQS and S3, the local EventBridge,
  * the optional DynamoDB fault proxy) and the SDK clients the runtime itself uses.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -7,6 +7,7 @@ import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { type DynamoDbFaultProxy, startDynamoDbFaultProxy } from '../dynamodb-fault-proxy';
 import { type DynamoDbLocal, LOCAL_CREDENTIALS, startDynamoDbLocal } from '../engines/dynamodb-local';
+import { LocalS3Client } from '../engines/s3-client';
 import { type SqsEmulator, startSqsEmulator } from '../engines/sqs-emulator';
 import { type EventBusEmulator, startEventBusEmulator } from '../eventbridge/event-bus-emulator';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from '../template/intrinsics';
@@ -24,6 +25,8 @@ export interface Engines {
   readonly dynamodb: DynamoDBClient;
   readonly streams: DynamoDBStreamsClient;
   readonly sqs: SQSClient;
+  /** fauxqs's S3, on the same endpoint as its SQS. */
+  readonly s3: LocalS3Client;
 }
 
 /** Starts every engine on loopback; each one is added to `stops` as soon as it runs. */
@@ -64,5 +67,6 @@ export async function startEngines(faults: LocalFaults | undefined, stops: StopL
     ? await startDynamoDbFaultProxy(dynamo.endpoint, { ...faults.dynamodb, seed: seed + 3 })
     : undefined;
   if (dynamoFaults) stops.add(() => dynamoFaults.stop());
-  return { dynamo, sqsEngine, eventBus, dynamoFaults, clientConfig, dynamodb, streams, sqs };
+  const s3 = new LocalS3Client(sqsEngine.endpoint);
+  return { dynamo, sqsEngine, eventBus, dynamoFaults, clientConfig, dynamodb, streams, sqs, s3 };
 }

@@ -55,6 +55,8 @@ function functionEnvironment(
     // The SDK's standard per-service endpoint settings: the handler code is unchanged.
     AWS_ENDPOINT_URL_DYNAMODB: engines.dynamoFaults?.endpoint ?? engines.dynamo.endpoint,
     AWS_ENDPOINT_URL_SQS: engines.sqsEngine.endpoint,
+    // An IP address, so the SDK addresses buckets path-style, which fauxqs serves.
+    AWS_ENDPOINT_URL_S3: engines.s3.endpoint,
     AWS_ENDPOINT_URL_EVENTBRIDGE: engines.eventBus.endpoint,
     AWS_LAMBDA_FUNCTION_NAME: spec.logicalId,
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(spec.memorySize),

@@ -11,7 +11,7 @@ import type { SqsMapping } from '../event-source-mappings/sqs-mapping';
 import type { EventBusEmulator } from '../eventbridge/event-bus-emulator';
 import type { StreamFaults } from '../faults';
 import type { LocalFunction } from '../lambda/local-function';
-import type { LocalQueue, LocalTable } from '../resources';
+import type { LocalBucket, LocalQueue, LocalTable } from '../resources';
 import type { SynthesizedStack } from '../template/synth';
 import { type MappingSpec, readTopology, type Topology } from '../template/topology';
 import { createResources } from './create-resources';
@@ -98,11 +98,19 @@ export interface ObservedInvocation {
 /** The running local stack: engines, resources, functions and event source mappings. */
 export interface LocalAws {
   readonly topology: Topology;
-  readonly endpoints: { readonly dynamodb: string; readonly sqs: string; readonly eventbridge: string };
+  /** Where each engine listens; `s3` is fauxqs, the same endpoint as `sqs`. */
+  readonly endpoints: {
+    readonly dynamodb: string;
+    readonly sqs: string;
+    readonly s3: string;
+    readonly eventbridge: string;
+  };
   /** SDK client settings for the local engines. */
   readonly clientConfig: { readonly region: string; readonly credentials: typeof LOCAL_CREDENTIALS };
   readonly tables: ReadonlyArray<LocalTable>;
   readonly queues: ReadonlyArray<LocalQueue>;
+  /** Every `AWS::S3::Bucket` of the template, created in fauxqs's S3. */
+  readonly buckets: ReadonlyArray<LocalBucket>;
   readonly functions: ReadonlyMap<string, LocalFunction>;
   readonly functionUrls: ReadonlyMap<string, string>;
   readonly streamMappings: ReadonlyArray<{ spec: MappingSpec; mapping: DynamoDbStreamMapping }>;
@@ -156,7 +164,7 @@ export async function startLocalAws(
   const stops = new StopList();
   try {
     const engines = await startEngines(options.faults, stops);
-    const { tables, queues, resources } = await createResources(synth, topology, engines, options);
+    const { tables, queues, buckets, resources } = await createResources(synth, topology, engines, options);
     const functions = await loadFunctions(topology, resources, engines, options, stops);
     const functionUrls = await serveFunctionUrls(topology, functions, resources, stops);
     const mappings = await startMappings(topology, functions, { engines, tables, resources, options }, stops);
@@ -166,7 +174,17 @@ export async function startLocalAws(
       { scheduleIntervalMs: options.scheduleIntervalMs, log },
       stops,
     );
-    const parts = { topology, engines, tables, queues, functions, functionUrls, mappings, runSchedule };
+    const parts = {
+      topology,
+      engines,
+      tables,
+      queues,
+      buckets,
+      functions,
+      functionUrls,
+      mappings,
+      runSchedule,
+    };
     const local = assemble(parts, resolveOutputs(topology, resources), stops);
     log(`local AWS started in ${Date.now() - started} ms`);
     return {
@@ -198,6 +216,7 @@ interface RuntimeParts {
   readonly engines: Engines;
   readonly tables: ReadonlyArray<LocalTable>;
   readonly queues: ReadonlyArray<LocalQueue>;
+  readonly buckets: ReadonlyArray<LocalBucket>;
   readonly functions: ReadonlyMap<string, LocalFunction>;
   readonly functionUrls: ReadonlyMap<string, string>;
   readonly mappings: StartedMappings;
@@ -222,10 +241,16 @@ function assemble(
   const faults = mappings.streamFaultStats;
   return {
     topology: parts.topology,
-    endpoints: { dynamodb: engines.dynamo.endpoint, sqs: sqsEngine.endpoint, eventbridge: eventBus.endpoint },
+    endpoints: {
+      dynamodb: engines.dynamo.endpoint,
+      sqs: sqsEngine.endpoint,
+      s3: engines.s3.endpoint,
+      eventbridge: eventBus.endpoint,
+    },
     clientConfig: engines.clientConfig,
     tables: parts.tables,
     queues: parts.queues,
+    buckets: parts.buckets,
     functions: parts.functions,
     functionUrls: parts.functionUrls,
     streamMappings: mappings.streamMappings,

@@ -2,8 +2,13 @@
  * Step 5 of start-up: every event source mapping of the template (DynamoDB
  * streams and SQS), started, with the stream faults and the observer wired in.
  */
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { randomUUID } from 'node:crypto';
 import { DynamoDbStreamMapping } from '../event-source-mappings/dynamodb-stream-mapping';
+import {
+  type OnFailureDestination,
+  s3OnFailureDestination,
+  sqsOnFailureDestination,
+} from '../event-source-mappings/on-failure-destinations';
 import { SqsMapping } from '../event-source-mappings/sqs-mapping';
 import { compileFilterCriteria } from '../eventbridge/filter-criteria';
 import { streamFaultHooks } from '../faults';
@@ -90,9 +95,9 @@ function streamMapping(
 ): DynamoDbStreamMapping {
   const table = context.tables.find((t) => t.logicalId === tableLogicalId);
   if (!table?.streamArn) throw new Error(`mapping ${spec.logicalId} reads a table without a stream`);
-  const onFailureUrl = queueUrlOf(context.resources, spec.onFailureQueueLogicalId);
-  const { sqs } = context.engines;
+  const uuid = randomUUID();
   return new DynamoDbStreamMapping({
+    uuid,
     streams: context.engines.streams,
     streamArn: table.streamArn,
     invoke,
@@ -109,14 +114,22 @@ function streamMapping(
     now: context.streamClock,
     shuffle: context.faults.shuffle,
     duplicate: context.faults.duplicate,
-    onFailure: onFailureUrl
-      ? async (record) => {
-          await sqs.send(
-            new SendMessageCommand({ QueueUrl: onFailureUrl, MessageBody: JSON.stringify(record) }),
-          );
-        }
-      : undefined,
+    onFailure: onFailureDestination(spec, uuid, context),
   });
+}
+
+/** Where a stream mapping's discarded batches go: the queue or bucket of its DestinationConfig, if any. */
+function onFailureDestination(
+  spec: MappingSpec,
+  uuid: string,
+  context: MappingContext,
+): OnFailureDestination | undefined {
+  const queueUrl = queueUrlOf(context.resources, spec.onFailureQueueLogicalId);
+  if (queueUrl !== undefined) return sqsOnFailureDestination(context.engines.sqs, queueUrl);
+  const bucketId = spec.onFailureBucketLogicalId;
+  const bucket = bucketId === undefined ? undefined : context.resources.get(bucketId)?.ref;
+  if (bucket !== undefined) return s3OnFailureDestination(context.engines.s3, bucket, uuid);
+  return undefined;
 }
 
 function sqsMapping(

@@ -12,6 +12,7 @@ export { rateToMs } from './readers/events';
 export interface Topology {
   readonly tables: TableSpec[];
   readonly queues: QueueSpec[];
+  readonly buckets: BucketSpec[];
   readonly eventBuses: EventBusSpec[];
   readonly rules: RuleSpec[];
   readonly functions: FunctionSpec[];
@@ -44,6 +45,11 @@ export interface QueueSpec {
   readonly attributes: Record<string, string>;
   readonly deadLetterQueueLogicalId?: string;
   readonly maxReceiveCount?: number;
+}
+
+/** An `AWS::S3::Bucket`, created empty in fauxqs's S3. */
+export interface BucketSpec {
+  readonly logicalId: string;
 }
 
 export interface EventBusSpec {
@@ -94,7 +100,10 @@ export interface MappingSpec {
   readonly maximumRecordAgeInSeconds?: number;
   readonly parallelizationFactor?: number;
   readonly maximumConcurrency?: number;
+  /** The on-failure destination when it is a queue (or another non-bucket resource) of the stack. */
   readonly onFailureQueueLogicalId?: string;
+  /** The on-failure destination when it is a bucket of the stack. */
+  readonly onFailureBucketLogicalId?: string;
 }
 
 export interface ArchiveSpec {
@@ -134,6 +143,7 @@ export function readTopology(
   const topology: Topology = {
     tables: [],
     queues: [],
+    buckets: [],
     eventBuses: [],
     rules: [],
     functions: [],

@@ -251,6 +251,30 @@ describe('readTopology', () => {
     });
   });
 
+  it('reads a bucket, and a stream mapping whose on-failure destination is that bucket', () => {
+    // Arrange
+    const template = templateOf({
+      Table: { Type: 'AWS::DynamoDB::Table', Properties: {} },
+      Discarded: { Type: 'AWS::S3::Bucket', Properties: { VersioningConfiguration: { Status: 'Enabled' } } },
+      Mapping: {
+        Type: 'AWS::Lambda::EventSourceMapping',
+        Properties: {
+          EventSourceArn: { 'Fn::GetAtt': ['Table', 'StreamArn'] },
+          FunctionName: { Ref: 'Relay' },
+          DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': ['Discarded', 'Arn'] } } },
+        },
+      },
+    });
+
+    // Act
+    const topology = readTopology(template, ASSEMBLY);
+
+    // Assert
+    expect(topology.buckets).toEqual([{ logicalId: 'Discarded' }]);
+    expect(topology.mappings[0]).toMatchObject({ onFailureBucketLogicalId: 'Discarded' });
+    expect(topology.mappings[0]?.onFailureQueueLogicalId).toBeUndefined();
+  });
+
   it('refuses an event source mapping whose source is not a resource of the stack', () => {
     // Arrange
     const template = templateOf({

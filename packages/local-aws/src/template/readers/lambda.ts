@@ -49,8 +49,11 @@ export function readEventSourceMapping({
     resources[sourceId]?.Type === 'AWS::SQS::Queue'
       ? ({ kind: 'sqs', queueLogicalId: sourceId } as const)
       : ({ kind: 'dynamodb-stream', tableLogicalId: sourceId } as const);
-  const destination = (p.DestinationConfig as { OnFailure?: { Destination?: unknown } } | undefined)
-    ?.OnFailure?.Destination;
+  const destinationId = referencedLogicalId(
+    (p.DestinationConfig as { OnFailure?: { Destination?: unknown } } | undefined)?.OnFailure?.Destination,
+  );
+  const destinationIsBucket =
+    destinationId !== undefined && resources[destinationId]?.Type === 'AWS::S3::Bucket';
   topology.mappings.push({
     logicalId,
     functionLogicalId,
@@ -71,7 +74,8 @@ export function readEventSourceMapping({
     maximumConcurrency: optionalNumber(
       (p.ScalingConfig as { MaximumConcurrency?: number })?.MaximumConcurrency,
     ),
-    onFailureQueueLogicalId: destination ? referencedLogicalId(destination) : undefined,
+    onFailureQueueLogicalId: destinationIsBucket ? undefined : destinationId,
+    onFailureBucketLogicalId: destinationIsBucket ? destinationId : undefined,
   });
 }
 

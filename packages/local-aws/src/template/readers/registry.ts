@@ -2,6 +2,7 @@ import { readTable } from './dynamodb';
 import { readArchive, readEventBus, readRule } from './events';
 import { readEventSourceMapping, readFunction, readFunctionUrl } from './lambda';
 import type { ResourceReader } from './resource-reader';
+import { readBucket } from './s3';
 import { readQueue } from './sqs';
 
 /**
@@ -18,4 +19,5 @@ export const RESOURCE_READERS: ReadonlyMap<string, ResourceReader> = new Map<str
   ['AWS::Lambda::Function', readFunction],
   ['AWS::Lambda::EventSourceMapping', readEventSourceMapping],
   ['AWS::Lambda::Url', readFunctionUrl],
+  ['AWS::S3::Bucket', readBucket],
 ]);

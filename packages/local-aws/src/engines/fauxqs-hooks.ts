@@ -14,12 +14,14 @@ export interface HookRequest {
 /** The reply, as far as the hooks use it. */
 export interface HookReply {
   readonly statusCode: number;
-  header(name: string, value: string): unknown;
+  header(name: string, value: string): HookReply;
+  code(status: number): HookReply;
+  send(payload: string): HookReply;
 }
 
 /** fauxqs's Fastify instance, as far as the hooks use it. */
 export interface FauxqsApp {
-  addHook(name: 'preHandler', hook: (request: HookRequest, reply: HookReply) => Promise<void>): void;
+  addHook(name: 'preHandler', hook: (request: HookRequest, reply: HookReply) => Promise<unknown>): void;
   addHook(
     name: 'onSend',
     hook: (request: HookRequest, reply: HookReply, payload: unknown) => Promise<unknown>,
@@ -59,4 +61,17 @@ export function rewriteJson(
   }
   if (typeof response !== 'object' || response === null || Array.isArray(response)) return payload;
   return JSON.stringify(change(response as Record<string, unknown>));
+}
+
+/**
+ * Answers a request from a request hook with an SQS error in the JSON protocol
+ * shape (what fauxqs answers too), before fauxqs sees it. Return its result
+ * from the hook.
+ */
+export function refuseWithSqsError(reply: HookReply, code: string, message: string): HookReply {
+  return reply
+    .code(400)
+    .header('content-type', 'application/x-amz-json-1.0')
+    .header('x-amzn-query-error', `${code};Sender`)
+    .send(JSON.stringify({ __type: `com.amazonaws.sqs#${code}`, message }));
 }

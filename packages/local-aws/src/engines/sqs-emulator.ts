@@ -45,6 +45,7 @@ import { seededRandom } from '../faults';
 import { type FauxqsApp, type HookRequest, rewriteJson, sqsAction } from './fauxqs-hooks';
 import { LOOPBACK_HOST } from './free-port';
 import { installAwsMessageContentsErrors, patchFauxqsMessageCharacters } from './sqs-message-characters';
+import { installTraceHeaders } from './sqs-trace-headers';
 
 /** Options of {@link startSqsEmulator}. */
 export interface SqsEmulatorOptions {
@@ -112,6 +113,7 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
   await patchFauxqsMessageCharacters();
   const hooks = app as unknown as FauxqsApp;
   installAwsMessageContentsErrors(hooks);
+  installTraceHeaders(hooks);
   const faults = installSendMessageBatchFaults(hooks, options.faults);
   await app.listen({ port: options.port ?? 0, host: LOOPBACK_HOST });
   const address = app.server.address();

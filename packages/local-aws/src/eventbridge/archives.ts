@@ -250,7 +250,10 @@ export class ArchiveStore {
     for (const { event } of selected) {
       if (bus === undefined || this.delivery.abandoned) break;
       const replayed: ReplayedEvent = { ...structuredClone(event), 'replay-name': replay.name };
-      settled.push(this.delivery.deliverNow(this.buses.route(bus, replayed, Date.now(), ruleFilter)));
+      // Replays carry no trace header: archives do not keep it (EventBridge X-Ray integration).
+      settled.push(
+        this.delivery.deliverNow(this.buses.route(bus, replayed, Date.now(), undefined, ruleFilter)),
+      );
       replay.eventLastReplayedTime = new Date(event.time);
     }
     await Promise.all(settled);

@@ -11,6 +11,9 @@
  *   RULE_ARN, TARGET_ARN, ERROR_CODE, ERROR_MESSAGE, RETRY_ATTEMPTS and, when a
  *   retry limit ended the delivery, EXHAUSTED_RETRY_CONDITION. Without a DLQ the
  *   event is dropped (counted).
+ * - The entry's X-Ray trace header becomes the AWSTraceHeader system attribute
+ *   of the target message and of the DLQ message ("Amazon EventBridge
+ *   integration with AWS X-Ray").
  * - One SendMessage per event per target (AWS batches up to 10 with
  *   SendMessageBatch); ordering across events is not guaranteed either way.
  */
@@ -43,6 +46,8 @@ export interface DeliveryJob {
   readonly target: DeliveryTarget;
   /** When EventBridge accepted the event (epoch ms); MaximumEventAgeInSeconds counts from here. */
   readonly acceptedAt: number;
+  /** The entry's X-Ray trace header, sent as the message's AWSTraceHeader (to the DLQ too). */
+  readonly traceHeader: string | undefined;
 }
 
 /** What the delivery side has done; merged into the emulator's counters. */
@@ -214,6 +219,7 @@ export class TargetDelivery {
           QueueUrl: job.target.queueUrl,
           MessageBody: job.body,
           MessageGroupId: job.target.messageGroupId,
+          MessageSystemAttributes: traceAttributes(job),
         }),
         { abortSignal: this.abandon.signal },
       );
@@ -247,6 +253,8 @@ export class TargetDelivery {
           QueueUrl: target.deadLetterQueueUrl,
           MessageBody: job.body,
           MessageAttributes: deadLetterAttributes(job, failure, retries, exhaustedCondition),
+          // "the trace header is included in the SendMessage request that sends the event to the DLQ"
+          MessageSystemAttributes: traceAttributes(job),
         }),
         { abortSignal: this.abandon.signal },
       );
@@ -310,6 +318,12 @@ export function classifySqsError(error: unknown): DeliveryFailure {
   if (status !== undefined) return { code: 'INVALID_PARAMETER', message, retryable: false };
   if (name === 'AbortError') return { code: 'TIMEOUT', message, retryable: false };
   return { code: 'CONNECTION_FAILURE', message, retryable: true };
+}
+
+function traceAttributes(job: DeliveryJob) {
+  return job.traceHeader === undefined
+    ? undefined
+    : { AWSTraceHeader: { DataType: 'String' as const, StringValue: job.traceHeader } };
 }
 
 function stringAttribute(value: string): MessageAttributeValue {

@@ -17,7 +17,8 @@
  * and for entries over the size limit together; per-entry failures
  * (InvalidArgument, MalformedDetail, NotAuthorizedForSourceException) in
  * `Entries[i]` and `FailedEntryCount`; an `EventId` for each accepted entry.
- * After the response, as EventBridge does, each accepted event is routed.
+ * After the response, as EventBridge does, each accepted event is routed, with
+ * the entry's TraceHeader (when X-Ray would accept it) for the targets.
  * Every accepted event of a bus is also kept in memory (`archive()`), for tests.
  *
  * Deliberate differences from AWS, for a local runtime:
@@ -470,7 +471,7 @@ class LocalEventBridge implements EventBusEmulator {
           'Internal failure (injected by the local fault configuration)',
         );
       this.counts.entriesAccepted += 1;
-      routed.push(...this.accept(checked.eventBusName, checked.event, receivedAt));
+      routed.push(...this.accept(checked.eventBusName, checked.event, checked.traceHeader, receivedAt));
       return { EventId: checked.event.id };
     });
     const failed = results.filter((result) => 'ErrorCode' in result).length;
@@ -482,13 +483,18 @@ class LocalEventBridge implements EventBusEmulator {
   }
 
   /** Archives an accepted event and routes it; an entry for an unknown bus (when accepted) goes nowhere. */
-  private accept(eventBusName: string, event: EventBridgeEvent, receivedAt: Date): DeliveryJob[] {
+  private accept(
+    eventBusName: string,
+    event: EventBridgeEvent,
+    traceHeader: string | undefined,
+    receivedAt: Date,
+  ): DeliveryJob[] {
     const bus = this.buses.get(eventBusName);
     if (bus === undefined) return [];
     const archived = { event, receivedAt: receivedAt.toISOString() };
     bus.archive.push(archived);
     this.archives.record(bus.name, archived);
-    return this.buses.route(bus, event, receivedAt.getTime());
+    return this.buses.route(bus, event, receivedAt.getTime(), traceHeader);
   }
 
   private failEntry(errorCode: string, errorMessage: string): { ErrorCode: string; ErrorMessage: string } {

@@ -139,11 +139,15 @@ export class EventBusRegistry {
     });
   }
 
-  /** One delivery job per target of every rule of `bus` that `event` matches (and `ruleFilter` keeps). */
+  /**
+   * One delivery job per target of every rule of `bus` that `event` matches
+   * (and `ruleFilter` keeps), carrying the entry's trace header.
+   */
   route(
     bus: EventBus,
     event: EventBridgeEvent,
     acceptedAt: number,
+    traceHeader: string | undefined,
     ruleFilter: (rule: CompiledRule) => boolean = () => true,
   ): DeliveryJob[] {
     const jobs: DeliveryJob[] = [];
@@ -158,6 +162,7 @@ export class EventBusRegistry {
           ruleArn: rule.arn,
           target,
           acceptedAt,
+          traceHeader,
         });
       }
     }

@@ -112,6 +112,46 @@ describe('archives and replays', () => {
     expect(replayed).toEqual([{ ...original, 'replay-name': name }]);
   });
 
+  it('replays an event without the TraceHeader it was published with, as archives do not keep it', async () => {
+    // Arrange
+    const source = unique('test.replaytrace');
+    const { busName, busArn, archiveArn, queueUrl } = await archivedBus(source);
+    await fixture.events.send(
+      new PutEventsCommand({
+        Entries: [
+          {
+            ...entry(source),
+            EventBusName: busName,
+            Time: t('17:00:00'),
+            TraceHeader: 'Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1',
+          },
+        ],
+      }),
+    );
+    await fixture.bus.waitForIdle();
+    const live = await drain(queueUrl);
+    const name = unique('replay');
+
+    // Act
+    await fixture.events.send(
+      new StartReplayCommand({
+        ReplayName: name,
+        EventSourceArn: archiveArn,
+        EventStartTime: t('17:00:00'),
+        EventEndTime: t('17:01:00'),
+        Destination: { Arn: busArn },
+      }),
+    );
+    await replayToEnd(name);
+
+    // Assert
+    const replayed = await drain(queueUrl);
+    expect(live.map((message) => message.Attributes?.AWSTraceHeader)).toEqual([
+      'Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1',
+    ]);
+    expect(replayed.map((message) => message.Attributes?.AWSTraceHeader)).toEqual([undefined]);
+  });
+
   it('does not archive replayed events again', async () => {
     // Arrange
     const source = unique('test.rearchive');

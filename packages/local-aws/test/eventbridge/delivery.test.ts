@@ -78,3 +78,74 @@ describe('delivery retries and dead-letter queues', () => {
     expect(fixture.bus.counters.deliveryRetries).toBe(before.deliveryRetries + 2);
   });
 });
+
+describe('delivery of trace headers', () => {
+  const TRACE = 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1';
+
+  it("sends an entry's TraceHeader as the AWSTraceHeader of the target message, not in the event", async () => {
+    // Arrange
+    const source = unique('test.trace');
+    const queueUrl = await createQueue(unique('target'));
+    fixture.bus.putRule({
+      name: unique('rule'),
+      eventBusName: BUS,
+      eventPattern: { source: [source] },
+      targets: [{ id: 'q', queueUrl }],
+    });
+
+    // Act
+    await fixture.events.send(new PutEventsCommand({ Entries: [{ ...entry(source), TraceHeader: TRACE }] }));
+    await fixture.bus.waitForIdle();
+
+    // Assert
+    const [message] = await receiveAll(queueUrl);
+    expect(message?.Attributes?.AWSTraceHeader).toBe(TRACE);
+    expect(message?.Body).not.toContain('Root=');
+  });
+
+  it('drops a TraceHeader that X-Ray would refuse and still delivers the event', async () => {
+    // Arrange
+    const source = unique('test.badtrace');
+    const queueUrl = await createQueue(unique('target'));
+    fixture.bus.putRule({
+      name: unique('rule'),
+      eventBusName: BUS,
+      eventPattern: { source: [source] },
+      targets: [{ id: 'q', queueUrl }],
+    });
+
+    // Act
+    await fixture.events.send(
+      new PutEventsCommand({ Entries: [{ ...entry(source), TraceHeader: 'not-a-trace' }] }),
+    );
+    await fixture.bus.waitForIdle();
+
+    // Assert
+    const messages = await receiveAll(queueUrl);
+    expect(messages).toHaveLength(1);
+    expect(messages[0]?.Attributes?.AWSTraceHeader).toBeUndefined();
+  });
+
+  it('sends the TraceHeader with the event to the target DLQ', async () => {
+    // Arrange
+    const source = unique('test.tracedlq');
+    const dlqUrl = await createQueue(unique('dlq'));
+    fixture.bus.putRule({
+      name: unique('rule'),
+      eventBusName: BUS,
+      eventPattern: { source: [source] },
+      targets: [
+        { id: 'missing', queueUrl: dlqUrl.replace(/[^/]+$/, unique('missing')), deadLetterQueueUrl: dlqUrl },
+      ],
+    });
+
+    // Act
+    await fixture.events.send(new PutEventsCommand({ Entries: [{ ...entry(source), TraceHeader: TRACE }] }));
+    await fixture.bus.waitForIdle();
+
+    // Assert
+    const [deadLetter] = await receiveAll(dlqUrl);
+    expect(deadLetter?.Attributes?.AWSTraceHeader).toBe(TRACE);
+    expect(attribute(deadLetter, 'ERROR_CODE')).toBe('NO_RESOURCE');
+  });
+});

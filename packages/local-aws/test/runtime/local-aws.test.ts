@@ -113,3 +113,52 @@ describe('startLocalAws with S3 buckets', () => {
     });
   });
 });
+
+describe('startLocalAws trace ids', () => {
+  const ROOT = '1-5759e988-bd862e3fe1be46a994272793';
+
+  it('gives each invocation a _X_AMZN_TRACE_ID of its own, with a new root', async () => {
+    // Arrange
+    const writer = running().functions.get('Writer');
+
+    // Act
+    const first = await writer?.invoke<{ traceId: string }>({});
+    const second = await writer?.invoke<{ traceId: string }>({});
+
+    // Assert
+    const format = /^Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0$/;
+    expect(first?.traceId).toMatch(format);
+    expect(second?.traceId).toMatch(format);
+    expect(first?.traceId.split(';')[0]).not.toBe(second?.traceId.split(';')[0]);
+  });
+
+  it("continues a Function URL request's X-Amzn-Trace-Id in the invocation's _X_AMZN_TRACE_ID", async () => {
+    // Arrange
+    const url = running().outputs.WriterUrl ?? '';
+
+    // Act
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'X-Amzn-Trace-Id': `Root=${ROOT};Parent=53995c3f42cd8ad8;Sampled=1` },
+      body: '{}',
+    });
+
+    // Assert
+    const { traceId } = (await response.json()) as { traceId: string };
+    expect(traceId).toMatch(new RegExp(`^Root=${ROOT};Parent=[0-9a-f]{16};Sampled=1$`));
+    expect(traceId).not.toContain('Parent=53995c3f42cd8ad8');
+  });
+
+  it('starts a new root for a Function URL request without X-Amzn-Trace-Id', async () => {
+    // Arrange
+    const url = running().outputs.WriterUrl ?? '';
+
+    // Act
+    const response = await fetch(url, { method: 'POST', body: '{}' });
+
+    // Assert
+    const { traceId } = (await response.json()) as { traceId: string };
+    expect(traceId).toMatch(/^Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0$/);
+    expect(traceId).not.toContain(ROOT);
+  });
+});

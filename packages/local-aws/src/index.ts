@@ -49,6 +49,7 @@ export {
   matchesFilterCriteria,
 } from './eventbridge/filter-criteria';
 export { type StreamFaults, seededRandom } from './faults';
+export { checkNodeRuntimes, NodeRuntimeMismatchError } from './lambda/node-runtime';
 export {
   createBuckets,
   createQueues,

@@ -11,6 +11,7 @@ import type { SqsMapping } from '../event-source-mappings/sqs-mapping';
 import type { EventBusEmulator } from '../eventbridge/event-bus-emulator';
 import type { StreamFaults } from '../faults';
 import type { LocalFunction } from '../lambda/local-function';
+import { checkNodeRuntimes } from '../lambda/node-runtime';
 import type { LocalBucket, LocalQueue, LocalTable } from '../resources';
 import type { SynthesizedStack } from '../template/synth';
 import { type MappingSpec, readTopology, type Topology } from '../template/topology';
@@ -18,7 +19,7 @@ import { createResources } from './create-resources';
 import { drainAll } from './drain';
 import { type Engines, startEngines } from './engines';
 import { loadFunctions } from './load-functions';
-import { resolveOutputs } from './outputs';
+import { resolveOutputs, writeOutputsFile } from './outputs';
 import { startSchedules } from './schedules';
 import { serveFunctionUrls } from './serve-function-urls';
 import { type StartedMappings, startMappings } from './start-mappings';
@@ -81,6 +82,12 @@ export interface LocalAwsOptions {
   readonly scheduleIntervalMs?: number;
   /** Sees every invocation made by an event source mapping, for reports. */
   readonly observe?: (invocation: ObservedInvocation) => void;
+  /**
+   * Writes the resolved stack outputs to this file as `cdk deploy --outputs-file`
+   * does (`{ "<stackName>": { "<OutputKey>": "<value>" } }`); `stop()` removes it.
+   * @default no file
+   */
+  readonly outputsFile?: string;
   /** Progress messages. @default none */
   readonly log?: (message: string) => void;
 }
@@ -144,6 +151,9 @@ export interface LocalAws {
  * start-up fails, everything started so far is stopped before the error is
  * rethrown.
  *
+ * @throws NodeRuntimeMismatchError before starting anything, when a function
+ *   declares a `nodejs<major>.x` other than the Node running this process
+ *
  * @example
  * const local = await startLocalAws(stack, { logDir: '.local/logs' });
  * try {
@@ -158,9 +168,12 @@ export async function startLocalAws(
   options: LocalAwsOptions = {},
 ): Promise<LocalAws> {
   checkStack(synth);
+  checkOptions(options);
   const log = options.log ?? (() => {});
   const started = Date.now();
   const topology = readTopology(synth.template as never, synth.assemblyDir);
+  // Before any engine starts: a mismatch would only show as odd failures inside the functions.
+  checkNodeRuntimes(topology.functions);
   const stops = new StopList();
   try {
     const engines = await startEngines(options.faults, stops);
@@ -185,7 +198,10 @@ export async function startLocalAws(
       mappings,
       runSchedule,
     };
-    const local = assemble(parts, resolveOutputs(topology, resources), stops);
+    const outputs = resolveOutputs(topology, resources);
+    if (options.outputsFile !== undefined)
+      writeOutputsFile(options.outputsFile, synth.stackName, outputs, stops);
+    const local = assemble(parts, outputs, stops);
     log(`local AWS started in ${Date.now() - started} ms`);
     return {
       ...local,
@@ -207,6 +223,34 @@ function checkStack(synth: SynthesizedStack): void {
   ) {
     throw new TypeError(
       `startLocalAws needs a synthesized stack with a template (given ${synth === null ? 'null' : typeof synth}); use synthesizeCdkApp()`,
+    );
+  }
+}
+
+/** Refuses options outside what the runtime can do, naming the option and the value given. */
+function checkOptions(options: LocalAwsOptions): void {
+  if (
+    options.outputsFile !== undefined &&
+    (typeof options.outputsFile !== 'string' || options.outputsFile.trim() === '')
+  ) {
+    throw new TypeError(`outputsFile must be a file path (given ${JSON.stringify(options.outputsFile)})`);
+  }
+  const positive: Array<[string, number | undefined]> = [
+    ['functionTimeoutSeconds', options.functionTimeoutSeconds],
+    ['functionConcurrency', options.functionConcurrency],
+  ];
+  for (const [name, value] of positive) {
+    if (value !== undefined && !(Number.isInteger(value) && value > 0)) {
+      throw new RangeError(`${name} must be a positive integer (given ${value})`);
+    }
+  }
+  const visibility = options.queueVisibilityTimeoutSeconds;
+  if (
+    visibility !== undefined &&
+    !(Number.isInteger(visibility) && visibility >= 0 && visibility <= 43_200)
+  ) {
+    throw new RangeError(
+      `queueVisibilityTimeoutSeconds must be an integer from 0 to 43200 (given ${visibility})`,
     );
   }
 }

@@ -78,6 +78,8 @@ export interface FunctionSpec {
   /** Absolute path of the bundled module. */
   readonly modulePath: string;
   readonly exportName: string;
+  /** The declared Runtime, e.g. `nodejs24.x`. */
+  readonly runtime: string;
   /** Environment variables, unresolved. */
   readonly environment: Record<string, unknown>;
   readonly timeoutSeconds: number;

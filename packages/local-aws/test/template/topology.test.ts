@@ -179,6 +179,7 @@ describe('readTopology', () => {
         logicalId: 'Api',
         modulePath: '/tmp/cdk.out/asset.abc/index.mjs',
         exportName: 'handler',
+        runtime: 'nodejs24.x',
         environment: { TABLE: { Ref: 'Orders' } },
         timeoutSeconds: 10,
         memorySize: 256,

@@ -23,6 +23,7 @@ export function readFunction({
     logicalId,
     modulePath: join(assemblyDir, assetPath, `${file}.mjs`),
     exportName,
+    runtime,
     environment: ((p.Environment as { Variables?: Record<string, unknown> })?.Variables ?? {}) as Record<
       string,
       unknown

@@ -1,8 +1,8 @@
 /**
  * local-aws: runs a synthesized CDK stack on one machine. DynamoDB Local (tables, transactions,
- * streams), an SQS emulator, a local EventBridge (PutEvents, rules, archives, replays), every
- * Node.js Lambda function from its bundled asset, and every event source mapping of the
- * template, with no Docker and no AWS account. See ../README.md.
+ * streams), fauxqs (SQS queues and S3 buckets), a local EventBridge (PutEvents, rules, archives,
+ * replays, TestEventPattern), every Node.js Lambda function from its bundled asset, and every
+ * event source mapping of the template, with no Docker and no AWS account. See ../README.md.
  */
 export {
   type DynamoDbLocal,

@@ -1,4 +1,10 @@
-import { createServer, request as httpRequest, type Server } from 'node:http';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import { getFreePort, LOOPBACK_HOST } from './engines/free-port';
 import { seededRandom } from './faults';
 
@@ -56,55 +62,22 @@ export async function startDynamoDbFaultProxy(
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       const target = String(req.headers['x-amz-target'] ?? '');
-      const refuse = (type: string, message: string, extra: Record<string, unknown> = {}) => {
-        const payload = JSON.stringify({
-          __type: `com.amazonaws.dynamodb.v20120810#${type}`,
-          message,
-          ...extra,
-        });
-        res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': 'injected' });
-        res.end(payload);
-      };
       if (target.endsWith('.TransactWriteItems') && conflictRate > 0 && random() < conflictRate) {
         injected.conflicts++;
-        const items =
-          (JSON.parse(body.toString('utf8')) as { TransactItems?: unknown[] }).TransactItems ?? [];
         refuse(
+          res,
           'TransactionCanceledException',
           'Transaction cancelled, please refer cancellation reasons for specific reasons [TransactionConflict]',
-          {
-            CancellationReasons: items.map((_, i) =>
-              i === 0
-                ? { Code: 'TransactionConflict', Message: 'Transaction is ongoing for the item' }
-                : { Code: 'None' },
-            ),
-          },
+          { CancellationReasons: conflictReasons(body) },
         );
         return;
       }
       if (throttleRate > 0 && random() < throttleRate) {
         injected.throttles++;
-        refuse('ProvisionedThroughputExceededException', 'injected throttling');
+        refuse(res, 'ProvisionedThroughputExceededException', 'injected throttling');
         return;
       }
-      const forward = httpRequest(
-        {
-          host: upstream.hostname,
-          port: upstream.port,
-          method: req.method,
-          path: req.url,
-          headers: { ...req.headers, host: upstream.host },
-        },
-        (upstreamRes) => {
-          res.writeHead(upstreamRes.statusCode ?? 500, upstreamRes.headers);
-          upstreamRes.pipe(res);
-        },
-      );
-      forward.on('error', (error) => {
-        res.writeHead(502, { 'content-type': 'text/plain' });
-        res.end(`DynamoDB Local unreachable: ${error.message}`);
-      });
-      forward.end(body);
+      forward(upstream, req, res, body);
     });
   });
   const port = await getFreePort();
@@ -119,4 +92,53 @@ export async function startDynamoDbFaultProxy(
         server.close(() => resolve());
       }),
   };
+}
+
+/** Answers the way DynamoDB refuses a request (JSON 1.0 error, HTTP 400). */
+function refuse(
+  res: ServerResponse,
+  type: string,
+  message: string,
+  extra: Record<string, unknown> = {},
+): void {
+  const payload = JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${type}`, message, ...extra });
+  res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': 'injected' });
+  res.end(payload);
+}
+
+/** One reason per item of the TransactWriteItems request: the first conflicted, the others were not run. */
+function conflictReasons(body: Buffer): Array<{ Code: string; Message?: string }> {
+  let items: unknown[] = [];
+  try {
+    items = (JSON.parse(body.toString('utf8')) as { TransactItems?: unknown[] }).TransactItems ?? [];
+  } catch {
+    // A body DynamoDB Local would refuse anyway: one reason is enough.
+  }
+  return (items.length > 0 ? items : [undefined]).map((_, i) =>
+    i === 0
+      ? { Code: 'TransactionConflict', Message: 'Transaction is ongoing for the item' }
+      : { Code: 'None' },
+  );
+}
+
+/** Passes a request through to DynamoDB Local unchanged. */
+function forward(upstream: URL, req: IncomingMessage, res: ServerResponse, body: Buffer): void {
+  const request = httpRequest(
+    {
+      host: upstream.hostname,
+      port: upstream.port,
+      method: req.method,
+      path: req.url,
+      headers: { ...req.headers, host: upstream.host },
+    },
+    (upstreamRes) => {
+      res.writeHead(upstreamRes.statusCode ?? 500, upstreamRes.headers);
+      upstreamRes.pipe(res);
+    },
+  );
+  request.on('error', (error) => {
+    res.writeHead(502, { 'content-type': 'text/plain' });
+    res.end(`DynamoDB Local unreachable: ${error.message}`);
+  });
+  request.end(body);
 }

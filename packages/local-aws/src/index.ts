@@ -1,8 +1,8 @@
 /**
  * local-aws: runs a synthesized CDK stack on one machine. DynamoDB Local (tables, transactions,
- * streams), an SQS emulator, a local EventBridge (PutEvents, rules, archives, replays), every
- * Node.js Lambda function from its bundled asset, and every event source mapping of the
- * template, with no Docker and no AWS account. See ../README.md.
+ * streams), fauxqs (SQS queues and S3 buckets), a local EventBridge (PutEvents, rules, archives,
+ * replays, TestEventPattern), every Node.js Lambda function from its bundled asset, and every
+ * event source mapping of the template, with no Docker and no AWS account. See ../README.md.
  */
 export {
   type DynamoDbLocal,
@@ -12,12 +12,22 @@ export {
 } from './engines/dynamodb-local';
 export { EngineError, EngineStartError, JavaNotFoundError, PortInUseError } from './engines/errors';
 export { getFreePort, LOOPBACK_HOST } from './engines/free-port';
+export { LocalS3Client, S3RequestError } from './engines/s3-client';
 export {
   type SqsEmulator,
   type SqsEmulatorOptions,
   type SqsFaults,
   startSqsEmulator,
 } from './engines/sqs-emulator';
+export {
+  type OnFailureDestination,
+  type S3FailureObject,
+  s3FailureObjectKey,
+} from './event-source-mappings/on-failure-destinations';
+export type {
+  StreamBatchFailureRecord,
+  StreamFailureCondition,
+} from './event-source-mappings/stream-failure-record';
 export { readAllStreamRecords } from './event-source-mappings/stream-reader';
 export {
   type EventBridgeEvent,
@@ -27,11 +37,17 @@ export {
 } from './eventbridge/event-bus-emulator';
 export {
   compileEventPattern,
-  compileFilterCriteria,
   type EventPattern,
   EventPatternError,
   matchesEventPattern,
+  validateEventPattern,
 } from './eventbridge/event-pattern';
+export {
+  compileFilterCriteria,
+  type FilterCriteriaFilter,
+  type FilterCriteriaKind,
+  matchesFilterCriteria,
+} from './eventbridge/filter-criteria';
 export { type StreamFaults, seededRandom } from './faults';
 export {
   type AuthorizationOutcome,
@@ -86,7 +102,16 @@ export {
   type TableKeys,
   type TemplatePolicies,
 } from './iam';
-export { createQueues, createTables, type LocalQueue, type LocalTable } from './resources';
+export { checkNodeRuntimes, NodeRuntimeMismatchError } from './lambda/node-runtime';
+export {
+  createBuckets,
+  createQueues,
+  createTables,
+  type LocalBucket,
+  type LocalQueue,
+  type LocalTable,
+  localBucketName,
+} from './resources';
 export {
   type InjectedFaults,
   type LocalAws,
@@ -94,7 +119,7 @@ export {
   type LocalFaults,
   type ObservedInvocation,
   startLocalAws,
-} from './runtime';
+} from './runtime/local-aws';
 export {
   LOCAL_ACCOUNT,
   LOCAL_REGION,
@@ -110,6 +135,7 @@ export {
   synthesizeCdkApp,
 } from './template/synth';
 export {
+  type BucketSpec,
   type FunctionSpec,
   type MappingSpec,
   type QueueSpec,

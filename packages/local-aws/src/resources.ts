@@ -7,8 +7,9 @@ import {
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { LocalS3Client } from './engines/s3-client';
 import { LOCAL_ACCOUNT, LOCAL_REGION, type LocalResource } from './template/intrinsics';
-import type { QueueSpec, TableSpec, Topology } from './template/topology';
+import type { BucketSpec, QueueSpec, TableSpec, Topology } from './template/topology';
 
 /** A table created locally from the template. */
 export interface LocalTable extends LocalResource {
@@ -24,6 +25,13 @@ export interface LocalQueue extends LocalResource {
   readonly url: string;
   readonly arn: string;
   readonly fifo: boolean;
+}
+
+/** A bucket created locally from the template. */
+export interface LocalBucket extends LocalResource {
+  readonly logicalId: string;
+  readonly name: string;
+  readonly arn: string;
 }
 
 /** Creates every table of the topology on DynamoDB Local, named after its logical id. */
@@ -141,11 +149,72 @@ export async function createQueues(
   return queues.map((q) => created.get(q.logicalId) as LocalQueue);
 }
 
+/**
+ * Creates every bucket of the topology in fauxqs's S3, named after its logical
+ * id (see {@link localBucketName}). `Ref` gives the name; `Fn::GetAtt` gives
+ * Arn, DomainName, RegionalDomainName, DualStackDomainName and WebsiteURL in
+ * the shapes the AWS::S3::Bucket reference documents (they name AWS hosts:
+ * reach the local bucket through the SDK and `AWS_ENDPOINT_URL_S3`).
+ *
+ * @throws Error when two logical ids give the same bucket name
+ */
+export async function createBuckets(
+  client: LocalS3Client,
+  buckets: ReadonlyArray<BucketSpec>,
+): Promise<LocalBucket[]> {
+  const names = new Map<string, string>();
+  for (const spec of buckets) {
+    const name = localBucketName(spec.logicalId);
+    const other = names.get(name);
+    if (other !== undefined)
+      throw new Error(`buckets ${other} and ${spec.logicalId} would both be named ${name} locally`);
+    names.set(name, spec.logicalId);
+  }
+  return Promise.all(
+    buckets.map(async (spec) => {
+      const name = localBucketName(spec.logicalId);
+      await client.createBucket(name);
+      const arn = `arn:aws:s3:::${name}`;
+      return {
+        logicalId: spec.logicalId,
+        name,
+        arn,
+        ref: name,
+        attributes: {
+          Arn: arn,
+          DomainName: `${name}.s3.amazonaws.com`,
+          RegionalDomainName: `${name}.s3.${LOCAL_REGION}.amazonaws.com`,
+          DualStackDomainName: `${name}.s3.dualstack.${LOCAL_REGION}.amazonaws.com`,
+          WebsiteURL: `http://${name}.s3-website-${LOCAL_REGION}.amazonaws.com`,
+        },
+      };
+    }),
+  );
+}
+
+/**
+ * A valid bucket name for a logical id: lowercase, characters other than
+ * letters, digits and hyphens replaced by hyphens, starting and ending with a
+ * letter or digit, 3 to 63 characters (S3 "General purpose bucket naming rules").
+ */
+export function localBucketName(logicalId: string): string {
+  if (typeof logicalId !== 'string' || logicalId === '') {
+    throw new TypeError(`a bucket needs a logical id (given ${JSON.stringify(logicalId)})`);
+  }
+  const cleaned = logicalId
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .slice(0, 63)
+    .replace(/^-+|-+$/g, '');
+  return cleaned.length >= 3 ? cleaned : `${cleaned || 'b'}-bucket`.replace(/^-/, '');
+}
+
 /** Lists the resources of a topology the runtime creates, for error messages. */
 export function describeTopology(topology: Topology): string {
   return [
     `${topology.tables.length} tables`,
     `${topology.queues.length} queues`,
+    `${topology.buckets.length} buckets`,
     `${topology.eventBuses.length} event buses`,
     `${topology.rules.length} rules`,
     `${topology.functions.length} functions`,

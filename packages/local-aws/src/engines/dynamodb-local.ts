@@ -113,9 +113,8 @@ function emulatorDirectory(): string {
   return join(dirname(require.resolve('amplify-dynamodb-simulator/package.json')), 'emulator');
 }
 
-async function startOnPort(port: number, options: DynamoDbLocalOptions): Promise<DynamoDbLocal> {
-  // Without this, ListTables could succeed against whatever already listens there.
-  await assertPortFree(port);
+/** The JVM's command line for DynamoDB Local on `port`. */
+function javaArguments(port: number, options: DynamoDbLocalOptions): string[] {
   const directory = emulatorDirectory();
   const args = [
     `-Djava.library.path=${join(directory, 'DynamoDBLocal_lib')}`,
@@ -128,7 +127,28 @@ async function startOnPort(port: number, options: DynamoDbLocalOptions): Promise
   if (options.inMemory ?? true) args.push('-inMemory');
   else if (options.dbPath !== undefined) args.push('-dbPath', options.dbPath);
   if (options.sharedDb ?? true) args.push('-sharedDb');
+  return args;
+}
 
+/** Why the JVM is gone before it was ready: java missing, not spawnable, or exited. */
+function earlyExitError(
+  spawnError: NodeJS.ErrnoException | undefined,
+  exitCode: number | null,
+  output: readonly string[],
+): Error {
+  if (spawnError?.code === 'ENOENT') return new JavaNotFoundError({ cause: spawnError });
+  if (spawnError !== undefined) {
+    return new EngineStartError('DynamoDB Local', `could not be spawned: ${spawnError.message}`, [], {
+      cause: spawnError,
+    });
+  }
+  return new EngineStartError('DynamoDB Local', `exited with code ${exitCode} before it was ready`, output);
+}
+
+async function startOnPort(port: number, options: DynamoDbLocalOptions): Promise<DynamoDbLocal> {
+  // Without this, ListTables could succeed against whatever already listens there.
+  await assertPortFree(port);
+  const args = javaArguments(port, options);
   const startedAt = performance.now();
   const output: string[] = [];
   let version: string | undefined;
@@ -178,17 +198,7 @@ async function startOnPort(port: number, options: DynamoDbLocalOptions): Promise
     await Promise.race([
       bindFailed,
       exited.then(() => {
-        if (spawnError?.code === 'ENOENT') throw new JavaNotFoundError({ cause: spawnError });
-        if (spawnError !== undefined) {
-          throw new EngineStartError('DynamoDB Local', `could not be spawned: ${spawnError.message}`, [], {
-            cause: spawnError,
-          });
-        }
-        throw new EngineStartError(
-          'DynamoDB Local',
-          `exited with code ${child.exitCode} before it was ready`,
-          output,
-        );
+        throw earlyExitError(spawnError, child.exitCode, output);
       }),
       waitUntilAnswering(endpoint, options.startTimeoutMs ?? 60_000, output, giveUp.signal),
     ]);

@@ -2,7 +2,7 @@
  * Runs fauxqs (an in-memory SQS/SNS/S3 emulator) in this process on 127.0.0.1.
  *
  * What fauxqs 1.9.2 actually does, verified by experiment and pinned by
- * test/local/engines/sqs-emulator.test.ts (a fauxqs upgrade that changes any of
+ * packages/local-aws/test/engines/sqs-emulator.test.ts (a fauxqs upgrade that changes any of
  * this fails that test):
  *
  * - Binding: `startFauxqs()` always listens on 0.0.0.0, so this module uses its
@@ -42,7 +42,10 @@
  */
 import { buildApp } from 'fauxqs';
 import { seededRandom } from '../faults';
+import { type FauxqsApp, type HookRequest, rewriteJson, sqsAction } from './fauxqs-hooks';
 import { LOOPBACK_HOST } from './free-port';
+import { installAwsMessageContentsErrors, patchFauxqsMessageCharacters } from './sqs-message-characters';
+import { installTraceHeaders } from './sqs-trace-headers';
 
 /** Options of {@link startSqsEmulator}. */
 export interface SqsEmulatorOptions {
@@ -107,7 +110,11 @@ export interface SqsEmulator {
 export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promise<SqsEmulator> {
   const startedAt = performance.now();
   const app = buildApp({ logger: false, defaultRegion: options.defaultRegion ?? 'us-east-1' });
-  const faults = installSendMessageBatchFaults(app as unknown as FastifyLike, options.faults);
+  await patchFauxqsMessageCharacters();
+  const hooks = app as unknown as FauxqsApp;
+  installAwsMessageContentsErrors(hooks);
+  installTraceHeaders(hooks);
+  const faults = installSendMessageBatchFaults(hooks, options.faults);
   await app.listen({ port: options.port ?? 0, host: LOOPBACK_HOST });
   const address = app.server.address();
   if (address === null || typeof address === 'string') {
@@ -133,26 +140,12 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
   };
 }
 
-interface FastifyLike {
-  addHook(name: 'preHandler', hook: (request: HookRequest, reply: unknown) => Promise<void>): void;
-  addHook(
-    name: 'onSend',
-    hook: (request: HookRequest, reply: unknown, payload: unknown) => Promise<unknown>,
-  ): void;
-}
-
-interface HookRequest {
-  headers: Record<string, string | string[] | undefined>;
-  body: unknown;
-  injectedFailures?: string[];
-}
-
 /**
  * Fails some SendMessageBatch entries the way SQS reports per-entry failures:
  * the chosen entries are removed before fauxqs sees the request, and added to the
  * response's `Failed` list with `InternalError` (SenderFault false, so retryable).
  */
-function installSendMessageBatchFaults(app: FastifyLike, initial: SqsFaults = {}): SqsFaultControl {
+function installSendMessageBatchFaults(app: FauxqsApp, initial: SqsFaults = {}): SqsFaultControl {
   let rate = 0;
   let random = seededRandom(1);
   const control: SqsFaultControl = {
@@ -166,8 +159,7 @@ function installSendMessageBatchFaults(app: FastifyLike, initial: SqsFaults = {}
     },
   };
   control.set(initial);
-  const isBatchSend = (request: HookRequest) =>
-    request.headers['x-amz-target'] === 'AmazonSQS.SendMessageBatch';
+  const isBatchSend = (request: HookRequest) => sqsAction(request) === 'SendMessageBatch';
   app.addHook('preHandler', async (request) => {
     if (rate === 0 || !isBatchSend(request)) return;
     const body = request.body as { Entries?: Array<{ Id: string }> } | undefined;
@@ -175,27 +167,25 @@ function installSendMessageBatchFaults(app: FastifyLike, initial: SqsFaults = {}
     const failed = body.Entries.filter(() => random() < rate).map((entry) => entry.Id);
     if (failed.length === 0) return;
     body.Entries = body.Entries.filter((entry) => !failed.includes(entry.Id));
-    request.injectedFailures = failed;
+    request.local = { ...request.local, injectedFailures: failed };
     control.injected.entries += failed.length;
   });
   app.addHook('onSend', async (request, _reply, payload) => {
-    if (!request.injectedFailures || typeof payload !== 'string') return payload;
-    try {
-      const response = JSON.parse(payload) as { Successful?: unknown[]; Failed?: unknown[] };
-      response.Failed = [
-        ...(response.Failed ?? []),
-        ...request.injectedFailures.map((Id) => ({
+    const injected = request.local?.injectedFailures as string[] | undefined;
+    if (injected === undefined) return payload;
+    return rewriteJson(payload, (response) => ({
+      ...response,
+      Successful: response.Successful ?? [],
+      Failed: [
+        ...((response.Failed as unknown[] | undefined) ?? []),
+        ...injected.map((Id) => ({
           Id,
           SenderFault: false,
           Code: 'InternalError',
           Message: 'injected fault',
         })),
-      ];
-      response.Successful ??= [];
-      return JSON.stringify(response);
-    } catch {
-      return payload;
-    }
+      ],
+    }));
   });
   return control;
 }

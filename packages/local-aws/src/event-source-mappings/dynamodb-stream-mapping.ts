@@ -6,26 +6,12 @@
  * - Per shard, records go to the function in sequence-number order, one batch in
  *   flight per shard (ParallelizationFactor 1); a child shard starts once its
  *   parent is finished. https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html
- * - Filtered-out records are skipped and count as processed: "the streams iterator
- *   advances past this record".
- *   https://docs.aws.amazon.com/lambda/latest/dg/invocation-eventfiltering.html
- * - ReportBatchItemFailures: the batch checkpoints before the LOWEST reported
- *   SequenceNumber and the records from there on are retried; an empty or missing
- *   list is success; a bad itemIdentifier fails the whole batch.
- *   https://docs.aws.amazon.com/lambda/latest/dg/services-ddb-batchfailurereporting.html
- * - BisectBatchOnFunctionError: a batch that fails (error or invalid response) is
- *   split in two and each half is processed in turn; "splitting a batch does not
- *   count towards the retry quota", so only a failing single record (or a partial
- *   failure) uses retries. A partial response with bisect on splits at the reported
- *   record, i.e. the same as without bisect.
- *   https://docs.aws.amazon.com/lambda/latest/dg/services-dynamodb-errors.html
- * - MaximumRetryAttempts / MaximumRecordAgeInSeconds (-1 = infinite): when exhausted,
- *   the (sub)batch is reported to `onFailure` and skipped. The report has the shape
- *   of the invocation record AWS sends to an on-failure destination (example on
- *   https://docs.aws.amazon.com/lambda/latest/dg/services-dynamodb-errors.html):
- *   requestContext, responseContext, version '1.0', timestamp, DDBStreamBatchInfo.
- *   The docs show condition 'RetryAttemptsExhausted'; 'RecordAgeExceeded' is the
- *   value other emulators use for the age limit (not shown in the AWS docs).
+ * - What happens to a failing batch (partial batch responses, bisection,
+ *   retries, record age, discarding to the on-failure destination) is decided
+ *   by the pure policy of `stream-batch-policy.ts`; the failure record is built
+ *   by `stream-failure-record.ts`; shards, iterators and checkpoints live in
+ *   `stream-shards.ts`. This file runs them: discovery, one worker per shard,
+ *   invocations.
  *
  * Local differences: DynamoDB Local has one shard and emits records in commit
  * order, so the `shuffle` and `duplicate` hooks exist to reproduce the reordering
@@ -35,53 +21,38 @@
  * starts again from `startingPosition`. No tumbling windows.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  type DynamoDBStreamsClient,
-  ExpiredIteratorException,
-  TrimmedDataAccessException,
-} from '@aws-sdk/client-dynamodb-streams';
+import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { assertIntegerInRange, type Invoke, judgeBatchResponse, MappingConfigError } from './invoke';
+import { assertIntegerInRange, type Invoke, MappingConfigError } from './invoke';
 import { InterruptibleSleeper, waitFor } from './poll-clock';
 import {
-  compareSequenceNumbers,
-  getShardIterator,
-  listShards,
-  readRecords,
-  type ShardPosition,
-  type StreamShard,
-  sequenceNumberOf,
-  toLambdaDynamoDbRecord,
-} from './stream-reader';
+  type BatchFailurePolicy,
+  checkBatchFailurePolicy,
+  decideAfterInvocation,
+  type InvocationOutcome,
+  judgeInvocation,
+  type PendingBatch,
+  splitExpired,
+} from './stream-batch-policy';
+import {
+  type StreamBatchFailureRecord,
+  type StreamFailureCondition,
+  streamFailureRecord,
+} from './stream-failure-record';
+import { listShards, type ShardPosition } from './stream-reader';
+import {
+  checkpointAfter,
+  fetchPage,
+  isCaughtUp,
+  iteratorFor,
+  newShardState,
+  rewindUnprocessed,
+  type ShardReadContext,
+  type ShardState,
+  takeBatch,
+} from './stream-shards';
 
-/** Why a (sub)batch was given up. */
-export type StreamFailureCondition = 'RetryAttemptsExhausted' | 'RecordAgeExceeded';
-
-/** What AWS sends to a stream mapping's on-failure destination (the records themselves are not included). */
-export interface StreamBatchFailureRecord {
-  readonly requestContext: {
-    readonly requestId: string;
-    readonly functionArn: string;
-    readonly condition: StreamFailureCondition;
-    readonly approximateInvokeCount: number;
-  };
-  readonly responseContext: {
-    readonly statusCode: number;
-    readonly executedVersion: string;
-    readonly functionError?: 'Unhandled';
-  };
-  readonly version: '1.0';
-  readonly timestamp: string;
-  readonly DDBStreamBatchInfo: {
-    readonly shardId: string;
-    readonly startSequenceNumber: string;
-    readonly endSequenceNumber: string;
-    readonly approximateArrivalOfFirstRecord: string;
-    readonly approximateArrivalOfLastRecord: string;
-    readonly batchSize: number;
-    readonly streamArn: string;
-  };
-}
+export type { StreamBatchFailureRecord, StreamFailureCondition } from './stream-failure-record';
 
 /** Options of {@link DynamoDbStreamMapping}; names follow AWS::Lambda::EventSourceMapping. */
 export interface DynamoDbStreamMappingOptions {
@@ -127,10 +98,18 @@ export interface DynamoDbStreamMappingOptions {
    */
   readonly maximumRecordAgeInSeconds?: number;
   /**
-   * Receives the failure record of each discarded (sub)batch (the caller sends it to SQS).
+   * Receives the failure record of each discarded (sub)batch, and the event of
+   * that batch (`{Records}`: the discarded records as Lambda hands them to the
+   * function, without injected duplicates or reordering). See
+   * `on-failure-destinations.ts` for the SQS and S3 destinations.
    * @default discarded batches are only logged
    */
-  readonly onFailure?: (record: StreamBatchFailureRecord) => Promise<void>;
+  readonly onFailure?: (record: StreamBatchFailureRecord, event: DynamoDBStreamEvent) => Promise<void>;
+  /**
+   * The mapping's UUID, as AWS gives each event source mapping (S3 destinations use it in object keys).
+   * @default a random UUID
+   */
+  readonly uuid?: string;
   /**
    * ARN written into failure records.
    * @default arn:aws:lambda:<awsRegion>:000000000000:function:local
@@ -188,39 +167,8 @@ export interface StreamMappingCounters {
   readErrors: number;
 }
 
-const PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024;
 const SHARD_DISCOVERY_INTERVAL_MS = 1_000;
 const READ_ERROR_PAUSE_MS = 500;
-
-interface ShardState {
-  readonly shard: StreamShard;
-  /** Where the next iterator is taken: the start position, then after the last record read. */
-  resumeFrom: ShardPosition;
-  /** The first record this mapping ever read from the shard, or the start position before that. */
-  origin: ShardPosition;
-  iterator: string | undefined;
-  endOfShard: boolean;
-  buffer: DynamoDBRecord[];
-  bufferStartedAt: number;
-  checkpoint: string | undefined;
-  lastEmptyReadStartedAt: number;
-  busy: boolean;
-  /** stop() cut a batch short before all of it was checkpointed. */
-  interrupted: boolean;
-  finished: boolean;
-  worker: Promise<void> | undefined;
-}
-
-interface PendingBatch {
-  records: DynamoDBRecord[];
-  retries: number;
-  invocations: number;
-}
-
-type InvokeOutcome =
-  | { readonly kind: 'success' }
-  | { readonly kind: 'partial'; readonly lowestFailed: string; readonly requestId: string }
-  | { readonly kind: 'failure'; readonly functionError: 'Unhandled' | undefined; readonly requestId: string };
 
 /**
  * An emulated DynamoDB stream event source mapping.
@@ -235,6 +183,8 @@ type InvokeOutcome =
  * await mapping.stop();
  */
 export class DynamoDbStreamMapping {
+  /** The mapping's UUID. */
+  readonly uuid: string;
   readonly counters: StreamMappingCounters = {
     batches: 0,
     invocations: 0,
@@ -251,12 +201,11 @@ export class DynamoDbStreamMapping {
 
   private readonly batchSize: number;
   private readonly batchingWindowMs: number;
-  private readonly maximumRetryAttempts: number;
-  private readonly maximumRecordAgeMs: number;
+  private readonly policy: BatchFailurePolicy;
   private readonly pollIntervalMs: number;
-  private readonly awsRegion: string;
   private readonly functionArn: string;
   private readonly now: () => number;
+  private readonly reading: ShardReadContext;
   private readonly sleeper = new InterruptibleSleeper();
   private readonly shards = new Map<string, ShardState>();
   private knownShardIds: string[] = [];
@@ -267,16 +216,23 @@ export class DynamoDbStreamMapping {
   private discoveryLoop: Promise<void> | undefined;
 
   constructor(private readonly options: DynamoDbStreamMappingOptions) {
+    if (typeof options?.streamArn !== 'string' || options.streamArn === '') {
+      throw new MappingConfigError('streamArn', 'must be the ARN of a DynamoDB stream', options?.streamArn);
+    }
+    this.uuid = options.uuid ?? randomUUID();
+    if (!/^[0-9a-f-]{36}$/i.test(this.uuid))
+      throw new MappingConfigError('uuid', 'must be a UUID', options.uuid);
     this.batchSize = options.batchSize ?? 100;
     assertIntegerInRange('batchSize', this.batchSize, 1, 10_000);
     const window = options.maximumBatchingWindowInSeconds ?? 0;
     assertIntegerInRange('maximumBatchingWindowInSeconds', window, 0, 300);
     this.batchingWindowMs = window * 1000;
-    this.maximumRetryAttempts = options.maximumRetryAttempts ?? -1;
-    assertIntegerInRange('maximumRetryAttempts', this.maximumRetryAttempts, -1, 10_000);
-    const maximumAge = options.maximumRecordAgeInSeconds ?? -1;
-    if (maximumAge !== -1) assertIntegerInRange('maximumRecordAgeInSeconds', maximumAge, 60, 604_800);
-    this.maximumRecordAgeMs = maximumAge === -1 ? -1 : maximumAge * 1000;
+    this.policy = checkBatchFailurePolicy({
+      reportBatchItemFailures: options.reportBatchItemFailures === true,
+      bisectBatchOnFunctionError: options.bisectBatchOnFunctionError === true,
+      maximumRetryAttempts: options.maximumRetryAttempts ?? -1,
+      maximumRecordAgeInSeconds: options.maximumRecordAgeInSeconds ?? -1,
+    });
     this.pollIntervalMs = options.pollIntervalMs ?? 100;
     if (!(this.pollIntervalMs > 0)) {
       throw new MappingConfigError('pollIntervalMs', 'must be greater than 0', options.pollIntervalMs);
@@ -288,9 +244,19 @@ export class DynamoDbStreamMapping {
         options.startingPosition,
       );
     }
-    this.awsRegion = options.awsRegion ?? options.streamArn.split(':')[3] ?? 'us-east-1';
-    this.functionArn = options.functionArn ?? `arn:aws:lambda:${this.awsRegion}:000000000000:function:local`;
+    const awsRegion = options.awsRegion ?? options.streamArn.split(':')[3] ?? 'us-east-1';
+    this.functionArn = options.functionArn ?? `arn:aws:lambda:${awsRegion}:000000000000:function:local`;
     this.now = options.now ?? Date.now;
+    this.reading = {
+      streams: options.streams,
+      streamArn: options.streamArn,
+      awsRegion: options.awsRegion,
+      filter: options.filter,
+      onFiltered: () => {
+        this.counters.recordsFiltered += 1;
+      },
+      log: (message) => this.log(message),
+    };
   }
 
   /**
@@ -316,20 +282,7 @@ export class DynamoDbStreamMapping {
     this.running = false;
     this.sleeper.wakeAll();
     await Promise.all([this.discoveryLoop, ...[...this.shards.values()].map((state) => state.worker)]);
-    for (const state of this.shards.values()) {
-      state.worker = undefined;
-      const unprocessed = state.buffer.length > 0 || state.interrupted;
-      state.interrupted = false;
-      // With nothing pending the iterator stays valid, so start() continues exactly where reading stopped.
-      if (state.finished || !unprocessed) continue;
-      // Buffered and unfinished records were not checkpointed: the next start() reads them again.
-      state.iterator = undefined;
-      state.buffer = [];
-      state.resumeFrom =
-        state.checkpoint === undefined
-          ? state.origin
-          : { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: state.checkpoint };
-    }
+    for (const state of this.shards.values()) rewindUnprocessed(state);
   }
 
   /**
@@ -355,14 +308,7 @@ export class DynamoDbStreamMapping {
     if (this.lastDiscoveryStartedAt < since) return false;
     return this.knownShardIds.every((shardId) => {
       const state = this.shards.get(shardId);
-      if (state === undefined) return false;
-      if (state.finished) return true;
-      return (
-        state.worker !== undefined &&
-        !state.busy &&
-        state.buffer.length === 0 &&
-        state.lastEmptyReadStartedAt >= since
-      );
+      return state !== undefined && isCaughtUp(state, since);
     });
   }
 
@@ -393,23 +339,9 @@ export class DynamoDbStreamMapping {
       if (this.shards.has(shard.shardId)) continue;
       const initial = !this.discoveredOnce;
       const start: ShardPosition = { type: initial ? this.options.startingPosition : 'TRIM_HORIZON' };
-      const state: ShardState = {
-        shard,
-        resumeFrom: start,
-        origin: start,
-        iterator: undefined,
-        endOfShard: false,
-        buffer: [],
-        bufferStartedAt: 0,
-        checkpoint: undefined,
-        lastEmptyReadStartedAt: -1,
-        busy: false,
-        interrupted: false,
-        finished: false,
-        worker: undefined,
-      };
+      const state = newShardState(shard, start);
       // A LATEST iterator must be taken now, or records written right after start() would be skipped.
-      if (initial) state.iterator = await this.iteratorFor(state);
+      if (initial) state.iterator = await iteratorFor(state, this.reading);
       this.shards.set(shard.shardId, state);
     }
     this.knownShardIds = shards.map((shard) => shard.shardId);
@@ -446,7 +378,7 @@ export class DynamoDbStreamMapping {
 
   /** One round for a shard: read if there is room, then deliver a batch if one is due. Returns false when idle. */
   private async step(state: ShardState): Promise<boolean> {
-    if (state.buffer.length < this.batchSize && !state.endOfShard) await this.fetch(state);
+    if (state.buffer.length < this.batchSize && !state.endOfShard) await fetchPage(state, this.reading);
     if (state.buffer.length === 0) {
       if (state.endOfShard) {
         state.finished = true;
@@ -460,7 +392,7 @@ export class DynamoDbStreamMapping {
       await this.sleeper.sleep(Math.min(this.pollIntervalMs, windowLeft));
       return true;
     }
-    const batch = this.takeBatch(state);
+    const batch = takeBatch(state, this.batchSize);
     this.counters.batches += 1;
     state.busy = true;
     try {
@@ -471,244 +403,112 @@ export class DynamoDbStreamMapping {
     return true;
   }
 
-  private async fetch(state: ShardState): Promise<void> {
-    state.iterator ??= await this.iteratorFor(state);
-    if (state.iterator === undefined) {
-      state.endOfShard = true;
-      return;
-    }
-    const startedAt = performance.now();
-    let page: Awaited<ReturnType<typeof readRecords>>;
-    try {
-      page = await readRecords(this.options.streams, state.iterator);
-    } catch (error) {
-      if (error instanceof ExpiredIteratorException || error instanceof TrimmedDataAccessException) {
-        state.iterator = undefined;
-        if (error instanceof TrimmedDataAccessException) state.resumeFrom = { type: 'TRIM_HORIZON' };
-        this.log(`shard ${state.shard.shardId}: ${error.name}, taking a new iterator`);
-        return;
-      }
-      throw error;
-    }
-    state.iterator = page.nextShardIterator;
-    if (page.nextShardIterator === undefined) state.endOfShard = true;
-    if (page.records.length === 0) {
-      state.lastEmptyReadStartedAt = startedAt;
-      return;
-    }
-    for (const raw of page.records) {
-      const record = toLambdaDynamoDbRecord(raw, {
-        streamArn: this.options.streamArn,
-        awsRegion: this.options.awsRegion,
-      });
-      // If the iterator expires, continue after what is already buffered.
-      state.resumeFrom = { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: sequenceNumberOf(record) };
-      if (state.origin.type === 'LATEST' || state.origin.type === 'TRIM_HORIZON') {
-        state.origin = { type: 'AT_SEQUENCE_NUMBER', sequenceNumber: sequenceNumberOf(record) };
-      }
-      if (this.options.filter !== undefined && !this.options.filter(record)) {
-        this.counters.recordsFiltered += 1;
-        if (state.buffer.length === 0) state.checkpoint = sequenceNumberOf(record);
-        continue;
-      }
-      if (state.buffer.length === 0) state.bufferStartedAt = performance.now();
-      state.buffer.push(record);
-    }
-  }
-
-  private iteratorFor(state: ShardState): Promise<string | undefined> {
-    return getShardIterator(
-      this.options.streams,
-      this.options.streamArn,
-      state.shard.shardId,
-      state.resumeFrom,
-    );
-  }
-
-  private takeBatch(state: ShardState): DynamoDBRecord[] {
-    let bytes = 0;
-    let count = 0;
-    for (const record of state.buffer) {
-      if (count === this.batchSize) break;
-      const size = Buffer.byteLength(JSON.stringify(record));
-      // Lambda's synchronous payload limit; a single oversized record still goes alone.
-      if (count > 0 && bytes + size > PAYLOAD_LIMIT_BYTES) break;
-      bytes += size;
-      count += 1;
-    }
-    const batch = state.buffer.splice(0, count);
-    if (state.buffer.length > 0) state.bufferStartedAt = performance.now();
-    return batch;
-  }
-
+  /** Runs a batch through the failure policy until every record is checkpointed or discarded. */
   private async processBatch(state: ShardState, records: DynamoDBRecord[]): Promise<void> {
     // A stack: bisected halves are pushed second-half-first so the first half runs first.
     const pending: PendingBatch[] = [{ records, retries: 0, invocations: 0 }];
-    while (pending.length > 0) {
-      const top = pending.at(-1);
-      if (top === undefined) return;
+    for (let top = pending.pop(); top !== undefined; top = pending.pop()) {
       if (!this.running) {
         // Not checkpointed: the next start() delivers the rest again.
         state.interrupted = true;
         return;
       }
-      const expired = this.expiredPrefix(top.records);
+      const { expired, fresh } = splitExpired(top.records, this.now(), this.policy.maximumRecordAgeInSeconds);
       if (expired.length > 0) {
         await this.discard(state, expired, 'RecordAgeExceeded', top.invocations, undefined);
-        top.records = top.records.slice(expired.length);
-        if (top.records.length === 0) pending.pop();
+        if (fresh.length > 0) pending.push({ ...top, records: fresh });
         continue;
       }
-      const outcome = await this.invokeOnce(top.records);
-      top.invocations += 1;
-      if (outcome.kind === 'success') {
-        this.checkpoint(state, top.records);
-        pending.pop();
-        continue;
-      }
-      if (outcome.kind === 'partial') {
-        this.counters.partialFailures += 1;
-        const done = top.records.filter(
-          (record) => compareSequenceNumbers(sequenceNumberOf(record), outcome.lowestFailed) < 0,
-        );
-        this.checkpoint(state, done);
-        top.records = top.records.slice(done.length);
-      } else if (this.options.bisectBatchOnFunctionError === true && top.records.length > 1) {
-        pending.pop();
-        const middle = Math.ceil(top.records.length / 2);
-        pending.push({ records: top.records.slice(middle), retries: top.retries, invocations: 0 });
-        pending.push({ records: top.records.slice(0, middle), retries: top.retries, invocations: 0 });
+      const { outcome, requestId } = await this.invokeOnce(top.records);
+      if (outcome.kind === 'partial') this.counters.partialFailures += 1;
+      const decision = decideAfterInvocation(
+        { ...top, invocations: top.invocations + 1 },
+        outcome,
+        this.policy,
+      );
+      if (decision.kind === 'bisect') {
+        pending.push(decision.second, decision.first);
         this.counters.bisections += 1;
         continue;
       }
-      if (this.maximumRetryAttempts !== -1 && top.retries >= this.maximumRetryAttempts) {
-        const functionError = outcome.kind === 'failure' ? outcome.functionError : undefined;
-        await this.discard(
-          state,
-          top.records,
-          'RetryAttemptsExhausted',
-          top.invocations,
-          functionError,
-          outcome.requestId,
-        );
-        pending.pop();
-        continue;
+      checkpointAfter(state, decision.checkpoint);
+      if (decision.kind === 'retry') {
+        pending.push(decision.retry);
+        this.counters.retries += 1;
+      } else if (decision.kind === 'discard') {
+        const { discard, condition, invocations, functionError } = decision;
+        await this.discard(state, discard, condition, invocations, functionError, requestId);
       }
-      top.retries += 1;
-      this.counters.retries += 1;
     }
   }
 
-  private async invokeOnce(records: DynamoDBRecord[]): Promise<InvokeOutcome> {
+  private async invokeOnce(
+    records: ReadonlyArray<DynamoDBRecord>,
+  ): Promise<{ outcome: InvocationOutcome; requestId: string }> {
     let delivered = [...records];
     if (this.options.duplicate !== undefined) delivered.push(...this.options.duplicate(delivered));
     if (this.options.shuffle !== undefined) delivered = this.options.shuffle(delivered);
     const requestId = randomUUID();
     this.counters.invocations += 1;
     this.counters.recordsDelivered += delivered.length;
-    let response: unknown;
+    let outcome: InvocationOutcome;
     try {
       // A fresh copy per invocation, as Lambda deserializes a new event each time.
-      response = await this.options.invoke({ Records: structuredClone(delivered) });
+      const response = await this.options.invoke({ Records: structuredClone(delivered) });
+      outcome = judgeInvocation(records, { kind: 'returned', response }, this.policy.reportBatchItemFailures);
     } catch (error) {
       this.counters.functionErrors += 1;
       this.log(`invocation ${requestId} of ${records.length} records failed: ${describeError(error)}`);
-      return { kind: 'failure', functionError: 'Unhandled', requestId };
+      outcome = judgeInvocation(records, { kind: 'threw' }, this.policy.reportBatchItemFailures);
     }
-    if (this.options.reportBatchItemFailures !== true) return { kind: 'success' };
-    const verdict = judgeBatchResponse(response, new Set(records.map(sequenceNumberOf)));
-    if (verdict.kind === 'success') return verdict;
-    if (verdict.kind === 'invalid') {
+    if (outcome.kind === 'failure' && outcome.functionError === undefined) {
       this.log(
-        `invocation ${requestId}: invalid partial batch response, the whole batch failed: ${verdict.reason}`,
+        `invocation ${requestId}: invalid partial batch response, the whole batch failed: ${outcome.reason}`,
       );
-      return { kind: 'failure', functionError: undefined, requestId };
     }
-    const lowestFailed = [...verdict.failedIds].sort(compareSequenceNumbers)[0] as string;
-    return { kind: 'partial', lowestFailed, requestId };
-  }
-
-  private expiredPrefix(records: DynamoDBRecord[]): DynamoDBRecord[] {
-    if (this.maximumRecordAgeMs === -1) return [];
-    const now = this.now();
-    const firstFresh = records.findIndex((record) => {
-      const createdSeconds = record.dynamodb?.ApproximateCreationDateTime;
-      return createdSeconds === undefined || now - createdSeconds * 1000 <= this.maximumRecordAgeMs;
-    });
-    return firstFresh === -1 ? records : records.slice(0, firstFresh);
-  }
-
-  private checkpoint(state: ShardState, records: DynamoDBRecord[]): void {
-    const last = records.at(-1);
-    if (last === undefined) return;
-    const sequenceNumber = sequenceNumberOf(last);
-    if (state.checkpoint === undefined || compareSequenceNumbers(sequenceNumber, state.checkpoint) > 0) {
-      state.checkpoint = sequenceNumber;
-    }
+    return { outcome, requestId };
   }
 
   private async discard(
     state: ShardState,
-    records: DynamoDBRecord[],
+    records: ReadonlyArray<DynamoDBRecord>,
     condition: StreamFailureCondition,
     invocations: number,
     functionError: 'Unhandled' | undefined,
     requestId: string = randomUUID(),
   ): Promise<void> {
-    const first = records[0];
-    const last = records.at(-1);
-    if (first === undefined || last === undefined) return;
+    if (records.length === 0) return;
     this.counters.onFailure += 1;
     this.counters.recordsDiscarded += records.length;
-    const failure: StreamBatchFailureRecord = {
-      requestContext: {
-        requestId,
-        functionArn: this.functionArn,
-        condition,
-        approximateInvokeCount: invocations,
-      },
-      responseContext: {
-        statusCode: 200,
-        executedVersion: '$LATEST',
-        ...(functionError === undefined ? {} : { functionError }),
-      },
-      version: '1.0',
-      timestamp: new Date(this.now()).toISOString(),
-      DDBStreamBatchInfo: {
-        shardId: state.shard.shardId,
-        startSequenceNumber: sequenceNumberOf(first),
-        endSequenceNumber: sequenceNumberOf(last),
-        approximateArrivalOfFirstRecord: arrivalOf(first),
-        approximateArrivalOfLastRecord: arrivalOf(last),
-        batchSize: records.length,
-        streamArn: this.options.streamArn,
-      },
-    };
+    const failure = streamFailureRecord(records, {
+      requestId,
+      functionArn: this.functionArn,
+      condition,
+      invocations,
+      functionError,
+      shardId: state.shard.shardId,
+      streamArn: this.options.streamArn,
+      nowMs: this.now(),
+    });
+    const { startSequenceNumber, endSequenceNumber } = failure.DDBStreamBatchInfo;
     this.log(
-      `shard ${state.shard.shardId}: discarding records ${failure.DDBStreamBatchInfo.startSequenceNumber}..${failure.DDBStreamBatchInfo.endSequenceNumber} (${condition})`,
+      `shard ${state.shard.shardId}: discarding records ${startSequenceNumber}..${endSequenceNumber} (${condition})`,
     );
     if (this.options.onFailure !== undefined) {
       try {
-        await this.options.onFailure(failure);
+        await this.options.onFailure(failure, { Records: structuredClone([...records]) });
       } catch (error) {
         this.log(
           `onFailure for shard ${state.shard.shardId} failed, the failure record is lost: ${describeError(error)}`,
         );
       }
     }
-    this.checkpoint(state, records);
+    checkpointAfter(state, records);
   }
 
   private log(message: string): void {
     this.options.log?.(`[stream mapping ${this.options.streamArn}] ${message}`);
   }
-}
-
-function arrivalOf(record: DynamoDBRecord): string {
-  const seconds = record.dynamodb?.ApproximateCreationDateTime;
-  if (seconds === undefined) return '';
-  // AWS writes these without milliseconds, e.g. 2019-11-14T00:13:19Z.
-  return new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 function describeError(error: unknown): string {

@@ -12,12 +12,18 @@
  * - "Calculating PutEvents event entry size": Time counts 14 bytes when given;
  *   Source, DetailType, Detail and every Resources element count their UTF-8
  *   bytes; the total of the request's entries must stay under the limit.
+ * - "Amazon EventBridge integration with AWS X-Ray": the TraceHeader of an
+ *   entry goes to the targets but is not part of the event (nor of archives and
+ *   replays); headers X-Ray considers invalid are dropped, the event is still
+ *   processed; the header does not count towards the entry size.
  * - Observed service behaviour (SDK issues that quote the response, and
  *   LocalStack's snapshot-tested provider): a request whose entries are over
  *   the size limit fails as a whole with `ValidationException: Total size of
  *   the entries in the request is over the limit.`, not per entry; a Detail
  *   that is not a JSON object fails that entry with `MalformedDetail`.
  */
+
+import { parseTraceHeader } from '../trace-header';
 
 /** An event as EventBridge delivers it to targets (and stores in archives). */
 export interface EventBridgeEvent {
@@ -52,7 +58,17 @@ export class PutEventsRequestError extends Error {
 
 /** Per-entry outcome of validation: the event to route, or the documented error code and message. */
 export type EntryValidation =
-  | { readonly ok: true; readonly eventBusName: string; readonly event: EventBridgeEvent }
+  | {
+      readonly ok: true;
+      readonly eventBusName: string;
+      readonly event: EventBridgeEvent;
+      /**
+       * The entry's TraceHeader when it is a valid X-Ray header. It is not part
+       * of the event: EventBridge hands it to targets beside the event (for SQS,
+       * as the AWSTraceHeader system attribute) and drops headers X-Ray refuses.
+       */
+      readonly traceHeader: string | undefined;
+    }
   | { readonly ok: false; readonly errorCode: string; readonly errorMessage: string };
 
 /** Entries per PutEvents request (API reference: array members 1 to 10). */
@@ -168,6 +184,13 @@ export function validatePutEventsEntry(
     return { ok: false, errorCode: 'MalformedDetail', errorMessage: 'Detail is malformed.' };
   const time = eventTime(entry.Time, context.now);
   if (time === undefined) return invalidArgument('Time', 'Time must be a timestamp (epoch seconds).');
+  if (
+    entry.TraceHeader !== undefined &&
+    entry.TraceHeader !== null &&
+    typeof entry.TraceHeader !== 'string'
+  ) {
+    return invalidArgument('TraceHeader', 'TraceHeader must be a string.');
+  }
   const resources = entry.Resources ?? [];
   if (!Array.isArray(resources) || !resources.every((resource) => typeof resource === 'string')) {
     return invalidArgument('Resources', 'Resources must be a list of strings.');
@@ -191,6 +214,8 @@ export function validatePutEventsEntry(
   return {
     ok: true,
     eventBusName,
+    traceHeader:
+      parseTraceHeader(entry.TraceHeader) === undefined ? undefined : (entry.TraceHeader as string),
     event: {
       version: '0',
       id: context.newEventId(),

@@ -20,7 +20,10 @@ export async function serveFunctionUrl(fn: LocalFunction): Promise<LocalFunction
   const server: Server = createServer(async (req, res) => {
     try {
       const event = await toEvent(req, port);
-      const result = await fn.invoke<APIGatewayProxyStructuredResultV2 | string | undefined>(event);
+      // Lambda continues the caller's X-Ray trace from the request's X-Amzn-Trace-Id.
+      const result = await fn.invoke<APIGatewayProxyStructuredResultV2 | string | undefined>(event, {
+        traceHeader: event.headers['x-amzn-trace-id'],
+      });
       const structured: APIGatewayProxyStructuredResultV2 =
         typeof result === 'object' && result !== null && 'statusCode' in result
           ? result

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { seededRandom } from '../faults';
+import { lambdaTraceId } from '../trace-header';
 
 const WORKER_HOST = join(dirname(fileURLToPath(import.meta.url)), 'worker-host.mjs');
 
@@ -22,6 +23,16 @@ export interface LocalFunctionConfig {
   readonly logFile?: string;
   /** Execution environments running at once (Lambda's concurrency). @default 1 */
   readonly concurrency?: number;
+}
+
+/** How one invocation is made. */
+export interface InvokeOptions {
+  /**
+   * The caller's X-Ray trace header (e.g. a Function URL request's X-Amzn-Trace-Id).
+   * The invocation's `_X_AMZN_TRACE_ID` continues its Root and Sampled flag.
+   * @default a new trace root for the invocation
+   */
+  readonly traceHeader?: string;
 }
 
 /** Raised when an invocation throws, times out, or the module fails to load; mirrors a Lambda function error. */
@@ -88,14 +99,17 @@ export class LocalFunction {
     await Promise.all(this.environments.map((env) => env.ready));
   }
 
-  /** Invokes the function with an event; resolves with its result or rejects with a FunctionError. */
-  async invoke<R = unknown>(event: unknown): Promise<R> {
+  /**
+   * Invokes the function with an event; resolves with its result or rejects with a FunctionError.
+   * The handler sees `_X_AMZN_TRACE_ID` for this invocation, as Lambda sets it.
+   */
+  async invoke<R = unknown>(event: unknown, options: InvokeOptions = {}): Promise<R> {
     if (this.stopped) throw new FunctionError(this.name, 'Stopped', 'the local runtime is stopping');
     const env = await this.acquire();
     this.invocations++;
     try {
       await env.ready;
-      return await this.run<R>(env, event);
+      return await this.run<R>(env, event, lambdaTraceId(options.traceHeader));
     } catch (error) {
       this.errors++;
       throw error;
@@ -194,7 +208,7 @@ export class LocalFunction {
     }
   }
 
-  private run<R>(env: Environment, event: unknown): Promise<R> {
+  private run<R>(env: Environment, event: unknown, traceId: string): Promise<R> {
     const id = this.nextId++;
     const crash =
       this.crashRate > 0 && this.random() < this.crashRate
@@ -259,7 +273,7 @@ export class LocalFunction {
       };
       env.worker.on('message', onMessage);
       env.worker.once('exit', onExit);
-      env.worker.postMessage({ id, event });
+      env.worker.postMessage({ id, event, traceId });
       if (crash === 'mid-invocation') {
         // Killed part-way: whatever the handler had already done stays done.
         crashTimer = setTimeout(

@@ -38,7 +38,10 @@ try {
   parentPort.postMessage({ type: 'init-error', error: serialize(error) });
 }
 
-parentPort.on('message', async ({ id, event }) => {
+parentPort.on('message', async ({ id, event, traceId }) => {
+  // Lambda sets the invocation's trace id in the environment; one invocation at a time runs here.
+  if (typeof traceId === 'string') process.env._X_AMZN_TRACE_ID = traceId;
+  else delete process.env._X_AMZN_TRACE_ID;
   const deadline = Date.now() + timeoutMs;
   const context = {
     functionName,

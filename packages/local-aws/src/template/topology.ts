@@ -1,5 +1,8 @@
-import { join } from 'node:path';
-import { referencedLogicalId, TemplateResolutionError } from './intrinsics';
+import { TemplateResolutionError } from './intrinsics';
+import { RESOURCE_READERS } from './readers/registry';
+import type { CfnResource } from './readers/resource-reader';
+
+export { rateToMs } from './readers/events';
 
 /**
  * The parts of a synthesized CloudFormation template that the local runtime
@@ -9,6 +12,7 @@ import { referencedLogicalId, TemplateResolutionError } from './intrinsics';
 export interface Topology {
   readonly tables: TableSpec[];
   readonly queues: QueueSpec[];
+  readonly buckets: BucketSpec[];
   readonly eventBuses: EventBusSpec[];
   readonly rules: RuleSpec[];
   readonly functions: FunctionSpec[];
@@ -43,6 +47,11 @@ export interface QueueSpec {
   readonly maxReceiveCount?: number;
 }
 
+/** An `AWS::S3::Bucket`, created empty in fauxqs's S3. */
+export interface BucketSpec {
+  readonly logicalId: string;
+}
+
 export interface EventBusSpec {
   readonly logicalId: string;
   readonly name: string;
@@ -69,6 +78,8 @@ export interface FunctionSpec {
   /** Absolute path of the bundled module. */
   readonly modulePath: string;
   readonly exportName: string;
+  /** The declared Runtime, e.g. `nodejs24.x`. */
+  readonly runtime: string;
   /** Environment variables, unresolved. */
   readonly environment: Record<string, unknown>;
   readonly timeoutSeconds: number;
@@ -91,7 +102,10 @@ export interface MappingSpec {
   readonly maximumRecordAgeInSeconds?: number;
   readonly parallelizationFactor?: number;
   readonly maximumConcurrency?: number;
+  /** The on-failure destination when it is a queue (or another non-bucket resource) of the stack. */
   readonly onFailureQueueLogicalId?: string;
+  /** The on-failure destination when it is a bucket of the stack. */
+  readonly onFailureBucketLogicalId?: string;
 }
 
 export interface ArchiveSpec {
@@ -114,21 +128,24 @@ export interface FunctionUrlSpec {
   readonly functionLogicalId: string;
 }
 
-interface CfnResource {
-  Type: string;
-  Properties?: Record<string, unknown>;
-  Metadata?: Record<string, unknown>;
-}
-
 /** Reads a template (and the cloud assembly folder holding its assets) into a Topology. */
 export function readTopology(
   template: { Resources?: Record<string, CfnResource>; Outputs?: Record<string, { Value: unknown }> },
   assemblyDir: string,
 ): Topology {
+  if (typeof template !== 'object' || template === null) {
+    throw new TemplateResolutionError(`the template must be an object (given ${JSON.stringify(template)})`);
+  }
+  if (typeof assemblyDir !== 'string' || assemblyDir === '') {
+    throw new TemplateResolutionError(
+      `assemblyDir must be the cloud assembly folder (given ${JSON.stringify(assemblyDir)})`,
+    );
+  }
   const resources = template.Resources ?? {};
   const topology: Topology = {
     tables: [],
     queues: [],
+    buckets: [],
     eventBuses: [],
     rules: [],
     functions: [],
@@ -141,197 +158,14 @@ export function readTopology(
     ),
   };
   for (const [logicalId, resource] of Object.entries(resources)) {
-    const p = resource.Properties ?? {};
-    switch (resource.Type) {
-      case 'AWS::DynamoDB::Table':
-      case 'AWS::DynamoDB::GlobalTable': {
-        const stream = p.StreamSpecification as { StreamViewType?: string } | undefined;
-        const ttl = p.TimeToLiveSpecification as { AttributeName?: string; Enabled?: boolean } | undefined;
-        topology.tables.push({
-          logicalId,
-          keySchema: p.KeySchema as TableSpec['keySchema'],
-          attributeDefinitions: p.AttributeDefinitions as TableSpec['attributeDefinitions'],
-          globalSecondaryIndexes: (p.GlobalSecondaryIndexes as TableSpec['globalSecondaryIndexes']) ?? [],
-          streamViewType: stream?.StreamViewType,
-          ttlAttribute: ttl?.Enabled ? ttl.AttributeName : undefined,
-        });
-        break;
-      }
-      case 'AWS::SQS::Queue': {
-        const redrive = p.RedrivePolicy as
-          | { deadLetterTargetArn?: unknown; maxReceiveCount?: number }
-          | undefined;
-        const attributes: Record<string, string> = {};
-        for (const key of [
-          'VisibilityTimeout',
-          'MessageRetentionPeriod',
-          'DelaySeconds',
-          'ReceiveMessageWaitTimeSeconds',
-          'ContentBasedDeduplication',
-          'DeduplicationScope',
-          'FifoThroughputLimit',
-        ]) {
-          if (p[key] !== undefined) attributes[key] = String(p[key]);
-        }
-        topology.queues.push({
-          logicalId,
-          fifo: p.FifoQueue === true || p.FifoQueue === 'true',
-          attributes,
-          deadLetterQueueLogicalId: redrive ? referencedLogicalId(redrive.deadLetterTargetArn) : undefined,
-          maxReceiveCount:
-            redrive?.maxReceiveCount === undefined ? undefined : Number(redrive.maxReceiveCount),
-        });
-        break;
-      }
-      case 'AWS::Events::Archive': {
-        const busId = referencedLogicalId(p.SourceArn);
-        if (busId) {
-          topology.archives.push({
-            logicalId,
-            name: String(p.ArchiveName ?? logicalId).slice(0, 48),
-            eventBusLogicalId: busId,
-            eventPattern: p.EventPattern,
-          });
-        }
-        break;
-      }
-      case 'AWS::Events::EventBus':
-        topology.eventBuses.push({ logicalId, name: String(p.Name ?? logicalId) });
-        break;
-      case 'AWS::Events::Rule': {
-        if (typeof p.ScheduleExpression === 'string') {
-          const intervalMs = rateToMs(p.ScheduleExpression);
-          for (const target of (p.Targets as Array<Record<string, unknown>>) ?? []) {
-            const functionLogicalId = referencedLogicalId(target.Arn);
-            if (
-              functionLogicalId &&
-              resources[functionLogicalId]?.Type === 'AWS::Lambda::Function' &&
-              intervalMs !== undefined
-            ) {
-              topology.schedules.push({
-                logicalId,
-                functionLogicalId,
-                intervalMs,
-                expression: p.ScheduleExpression,
-              });
-            }
-          }
-          break;
-        }
-        const busId = referencedLogicalId(p.EventBusName);
-        if (!busId) break; // other rules on the default bus are not part of the pipeline
-        const targets = ((p.Targets as Array<Record<string, unknown>>) ?? []).flatMap(
-          (target): RuleTargetSpec[] => {
-            const queueLogicalId = referencedLogicalId(target.Arn);
-            if (!queueLogicalId || resources[queueLogicalId]?.Type !== 'AWS::SQS::Queue') return [];
-            const retry = target.RetryPolicy as
-              | { MaximumRetryAttempts?: number; MaximumEventAgeInSeconds?: number }
-              | undefined;
-            const dlq = target.DeadLetterConfig as { Arn?: unknown } | undefined;
-            const sqs = target.SqsParameters as { MessageGroupId?: string } | undefined;
-            return [
-              {
-                id: String(target.Id),
-                queueLogicalId,
-                deadLetterQueueLogicalId: dlq ? referencedLogicalId(dlq.Arn) : undefined,
-                maximumRetryAttempts: retry?.MaximumRetryAttempts,
-                maximumEventAgeInSeconds: retry?.MaximumEventAgeInSeconds,
-                messageGroupId: sqs?.MessageGroupId,
-              },
-            ];
-          },
-        );
-        topology.rules.push({ logicalId, eventBusLogicalId: busId, eventPattern: p.EventPattern, targets });
-        break;
-      }
-      case 'AWS::Lambda::Function': {
-        const assetPath = resource.Metadata?.['aws:asset:path'];
-        if (typeof assetPath !== 'string') break; // custom-resource providers without a local asset
-        const [file, exportName] = splitHandler(String(p.Handler ?? 'index.handler'), logicalId);
-        const runtime = String(p.Runtime ?? '');
-        if (!runtime.startsWith('nodejs')) break;
-        topology.functions.push({
-          logicalId,
-          modulePath: join(assemblyDir, assetPath, `${file}.mjs`),
-          exportName,
-          environment: ((p.Environment as { Variables?: Record<string, unknown> })?.Variables ??
-            {}) as Record<string, unknown>,
-          timeoutSeconds: Number(p.Timeout ?? 3),
-          memorySize: Number(p.MemorySize ?? 128),
-        });
-        break;
-      }
-      case 'AWS::Lambda::EventSourceMapping': {
-        const sourceId = referencedLogicalId(p.EventSourceArn);
-        const functionLogicalId = referencedLogicalId(p.FunctionName);
-        if (!sourceId || !functionLogicalId)
-          throw new TemplateResolutionError(
-            `${logicalId}: EventSourceArn and FunctionName must reference resources of the stack`,
-          );
-        const sourceType = resources[sourceId]?.Type;
-        const source =
-          sourceType === 'AWS::SQS::Queue'
-            ? ({ kind: 'sqs', queueLogicalId: sourceId } as const)
-            : ({ kind: 'dynamodb-stream', tableLogicalId: sourceId } as const);
-        const destination = (p.DestinationConfig as { OnFailure?: { Destination?: unknown } } | undefined)
-          ?.OnFailure?.Destination;
-        topology.mappings.push({
-          logicalId,
-          functionLogicalId,
-          source,
-          batchSize: optionalNumber(p.BatchSize),
-          maximumBatchingWindowInSeconds: optionalNumber(p.MaximumBatchingWindowInSeconds),
-          startingPosition: p.StartingPosition as MappingSpec['startingPosition'],
-          filters: ((p.FilterCriteria as { Filters?: Array<{ Pattern: string }> })?.Filters ?? []).map(
-            (f) => ({ Pattern: String(f.Pattern) }),
-          ),
-          reportBatchItemFailures: ((p.FunctionResponseTypes as string[]) ?? []).includes(
-            'ReportBatchItemFailures',
-          ),
-          bisectBatchOnFunctionError: p.BisectBatchOnFunctionError === true,
-          maximumRetryAttempts: optionalNumber(p.MaximumRetryAttempts),
-          maximumRecordAgeInSeconds: optionalNumber(p.MaximumRecordAgeInSeconds),
-          parallelizationFactor: optionalNumber(p.ParallelizationFactor),
-          maximumConcurrency: optionalNumber(
-            (p.ScalingConfig as { MaximumConcurrency?: number })?.MaximumConcurrency,
-          ),
-          onFailureQueueLogicalId: destination ? referencedLogicalId(destination) : undefined,
-        });
-        break;
-      }
-      case 'AWS::Lambda::Url': {
-        const functionLogicalId = referencedLogicalId(p.TargetFunctionArn);
-        if (functionLogicalId) topology.functionUrls.push({ logicalId, functionLogicalId });
-        break;
-      }
-      default:
-        break;
-    }
+    RESOURCE_READERS.get(resource.Type)?.({
+      logicalId,
+      properties: resource.Properties ?? {},
+      resource,
+      resources,
+      assemblyDir,
+      topology,
+    });
   }
   return topology;
-}
-
-function splitHandler(handler: string, logicalId: string): [string, string] {
-  const dot = handler.lastIndexOf('.');
-  if (dot <= 0)
-    throw new TemplateResolutionError(
-      `${logicalId}: Handler ${JSON.stringify(handler)} is not <file>.<export>`,
-    );
-  return [handler.slice(0, dot), handler.slice(dot + 1)];
-}
-
-/** `rate(5 minutes)` → 300000; undefined for cron expressions. */
-export function rateToMs(expression: string): number | undefined {
-  const match = /^rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)$/.exec(expression.trim());
-  if (!match) return undefined;
-  const unit = match[2]?.startsWith('minute')
-    ? 60_000
-    : match[2]?.startsWith('hour')
-      ? 3_600_000
-      : 86_400_000;
-  return Number(match[1]) * unit;
-}
-
-function optionalNumber(value: unknown): number | undefined {
-  return value === undefined ? undefined : Number(value);
 }

@@ -435,6 +435,54 @@ describe('DynamoDbStreamMapping failures', () => {
   });
 });
 
+describe('DynamoDbStreamMapping on-failure events', () => {
+  it('hands onFailure the discarded records as the event the function received', async () => {
+    // Arrange
+    const { streamArn } = await tableWithItems(2);
+    const events: DynamoDBStreamEvent[] = [];
+    const delivered: DynamoDBRecord[][] = [];
+
+    // Act
+    const { mapping } = await startMapping(streamArn, {
+      maximumRetryAttempts: 0,
+      onFailure: async (_record, event) => {
+        events.push(event);
+      },
+      respond: (event) => {
+        delivered.push(event.Records);
+        throw new Error('always fails');
+      },
+    });
+    await mapping.drain();
+
+    // Assert
+    expect(events).toHaveLength(1);
+    expect(events[0]?.Records).toEqual(delivered[0]);
+    expect(keysOf(events[0]?.Records ?? [])).toEqual(['k0', 'k1']);
+  });
+
+  it('has a UUID of its own, or the one it is given', () => {
+    // Act
+    const given = new DynamoDbStreamMapping({
+      streams,
+      streamArn: 'arn:aws:dynamodb:ddblocal:000000000000:table/t/stream/x',
+      startingPosition: 'LATEST',
+      invoke: async () => undefined,
+      uuid: '6d1b2a4e-0c7e-4e57-9a3b-5c2f1e0d9a11',
+    });
+    const generated = new DynamoDbStreamMapping({
+      streams,
+      streamArn: 'arn:aws:dynamodb:ddblocal:000000000000:table/t/stream/x',
+      startingPosition: 'LATEST',
+      invoke: async () => undefined,
+    });
+
+    // Assert
+    expect(given.uuid).toBe('6d1b2a4e-0c7e-4e57-9a3b-5c2f1e0d9a11');
+    expect(generated.uuid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+  });
+});
+
 describe('DynamoDbStreamMapping fault injection', () => {
   it('shuffle reorders each delivered batch', async () => {
     // Arrange

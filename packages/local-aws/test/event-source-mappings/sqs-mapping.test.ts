@@ -290,6 +290,32 @@ describe('SqsMapping on a standard queue', () => {
   });
 });
 
+describe('SqsMapping trace headers', () => {
+  it("puts a message's AWSTraceHeader in its record's attributes, and none on a message without one", async () => {
+    // Arrange
+    const queue = await createQueue(false);
+    const trace = 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1';
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: queue.url,
+        MessageBody: 'traced',
+        MessageSystemAttributes: { AWSTraceHeader: { DataType: 'String', StringValue: trace } },
+      }),
+    );
+    await sendAll(queue.url, ['untraced']);
+
+    // Act
+    const { mapping, events } = await startMapping(queue.url);
+    await mapping.drain();
+
+    // Assert
+    const byBody = Object.fromEntries(
+      events.flat().map((record) => [record.body, record.attributes.AWSTraceHeader]),
+    );
+    expect(byBody).toEqual({ traced: trace, untraced: undefined });
+  });
+});
+
 describe('SqsMapping on a FIFO queue', () => {
   it('keeps each group in order and never processes a group in two invocations at once', async () => {
     // Arrange

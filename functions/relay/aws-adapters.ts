@@ -10,6 +10,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { ENTITY_TYPES, KEYS, outboxSk, RELAY_ITEMS } from '../../contract/keys';
 import { TRANSPORT_ATTRIBUTES, VOID_MESSAGE_KIND } from '../../contract/transport';
 import { isAwsError } from '../shared/errors';
+import { sqsSafeJson } from '../shared/limits';
 import type { StoredOutboxEvent } from '../shared/outbox-item';
 import { xrayTraceHeader } from '../shared/trace';
 import type {
@@ -186,7 +187,8 @@ export class SqsFailureSink implements FailureSink {
     await this.client.send(
       new SendMessageCommand({
         QueueUrl: this.queueUrl,
-        MessageBody: JSON.stringify(message),
+        // The message may quote what SQS refused (the item): escaped, so the failure queue takes it.
+        MessageBody: sqsSafeJson(JSON.stringify(message)),
         MessageAttributes: {
           reason: { DataType: 'String', StringValue: message.reason },
           ...(message.aggregateKey

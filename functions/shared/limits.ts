@@ -44,6 +44,14 @@ export function sqsRefusedCharacter(text: string): string | undefined {
 }
 
 /**
+ * JSON text SQS can carry: the characters it refuses that `JSON.stringify` leaves raw (U+FFFE,
+ * U+FFFF) become `\uXXXX` escapes, so the text still parses to the same value.
+ */
+export function sqsSafeJson(json: string): string {
+  return json.replace(/[\uFFFE\uFFFF]/g, (character) => `\\u${(character.codePointAt(0) ?? 0).toString(16).toUpperCase()}`);
+}
+
+/**
  * Where in a JSON value a string (or object key) holds a character SQS refuses once serialized:
  * `{ path, character }` (path like `data.lines[0].sku`), or undefined. Serialization is taken into
  * account: characters `JSON.stringify` escapes are fine.

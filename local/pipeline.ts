@@ -16,6 +16,9 @@ export const LOCAL_STACK_NAME = 'OutboxPipeline';
 /** Where `npm start -- --keep` records the running pipeline's endpoints and outputs for other tools. */
 export const LOCAL_STATE_FILE = join(PROJECT_ROOT, '.local', 'pipeline.json');
 
+/** Where `npm start -- --keep` writes the stack outputs, as `cdk deploy --outputs-file` would (the e2e suite reads it). */
+export const LOCAL_OUTPUTS_FILE = join(PROJECT_ROOT, '.local', 'outputs.json');
+
 /** Where function logs go: `.local/logs/<function logical id>.log`. */
 export const LOCAL_LOG_DIR = join(PROJECT_ROOT, '.local', 'logs');
 

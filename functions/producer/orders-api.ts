@@ -8,6 +8,7 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { ENV } from '../../contract/env';
 import { SERVICES } from '../../contract/metrics';
+import { ORDER_API_HEADERS } from '../../contract/order-api';
 import { catalog } from '../events/catalog';
 import { requireEnv, requirePositiveIntEnv } from '../shared/env';
 import { newEventId } from '../shared/envelope';
@@ -35,8 +36,6 @@ const orders = new OrderService(
   }),
 );
 
-/** The header that makes a command safe to retry: a retry with the same key commits nothing. */
-export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
 
 interface Route {
   readonly method: 'GET' | 'POST';
@@ -94,16 +93,16 @@ export const handler = middy(async (event: APIGatewayProxyEventV2): Promise<APIG
   const body = parseBody(event);
   if (body === INVALID_JSON) return json(400, { error: 'ValidationError', message: 'request body is not valid JSON' });
   const headers = event.headers ?? {};
-  const traceparent = requestTraceparent(headers.traceparent);
-  const key = headers[IDEMPOTENCY_KEY_HEADER];
+  const traceparent = requestTraceparent(headers[ORDER_API_HEADERS.traceparent]);
+  const key = headers[ORDER_API_HEADERS.idempotencyKey];
   if (method === 'POST' && !key) {
     return json(400, {
       error: 'IdempotencyKeyRequired',
-      message: `send an ${IDEMPOTENCY_KEY_HEADER} header (a UUID per command): without it a retried command would commit twice`,
+      message: `send an ${ORDER_API_HEADERS.idempotencyKey} header (a UUID per command): without it a retried command would commit twice`,
     });
   }
   const meta: CommandMeta = {
-    correlationId: headers['x-correlation-id'] ?? event.requestContext?.requestId,
+    correlationId: headers[ORDER_API_HEADERS.correlationId] ?? event.requestContext?.requestId,
     traceparent,
     ...(key ? { idempotency: { key, fingerprint: fingerprintOf(method, path, body) } } : {}),
   };
@@ -112,7 +111,7 @@ export const handler = middy(async (event: APIGatewayProxyEventV2): Promise<APIG
     const result = await route.run(path.match(route.pattern)?.[1] ?? '', body, meta);
     if (result === null) return json(404, { error: 'NotFound', message: `${path} does not exist` });
     const replayed = typeof result === 'object' && (result as { replayed?: boolean }).replayed === true;
-    return json(method === 'POST' ? 201 : 200, result, replayed ? { 'idempotent-replayed': 'true' } : {});
+    return json(method === 'POST' ? 201 : 200, result, replayed ? { [ORDER_API_HEADERS.idempotentReplayed]: 'true' } : {});
   } catch (error) {
     return toHttpError(error, key !== undefined);
   }

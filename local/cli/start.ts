@@ -6,7 +6,7 @@ import type { LocalAws } from 'local-aws';
 import { DeliveryTracker } from '../demo/delivery-tracker';
 import { verifyRun } from '../demo/verify';
 import { runWorkload } from '../demo/workload';
-import { LOCAL_STATE_FILE, startOutboxPipeline } from '../pipeline';
+import { LOCAL_OUTPUTS_FILE, LOCAL_STATE_FILE, startOutboxPipeline } from '../pipeline';
 import { printReport } from './report';
 
 const HELP = `Usage: npm start -- [options]
@@ -108,6 +108,7 @@ async function main(): Promise<number> {
     },
     observe: tracker.observe,
     functionConcurrency: 2,
+    ...(options.keep ? { outputsFile: LOCAL_OUTPUTS_FILE } : {}),
   });
   const { timings } = pipeline;
   console.log(
@@ -183,12 +184,17 @@ function printEndpoints(pipeline: LocalAws): void {
       `  DynamoDB     ${pipeline.endpoints.dynamodb}`,
       `  SQS          ${pipeline.endpoints.sqs}`,
       `  EventBridge  ${pipeline.endpoints.eventbridge}`,
+      `  S3           ${pipeline.endpoints.s3}`,
       `  Order API    ${api}`,
       'Stack outputs, resolved locally:',
       ...outputs,
       '',
-      'Try it (any access key works; region us-east-1):',
-      `  curl -s -X POST ${api}orders -d '{"customerId":"c-1","lines":[{"sku":"A","quantity":1,"unitPrice":500}]}'`,
+      `Stack outputs file (cdk deploy --outputs-file format): ${LOCAL_OUTPUTS_FILE}`,
+      '',
+      'Try it (access key "local", the operator, is allowed everything; region us-east-1):',
+      `  curl -s --aws-sigv4 aws:amz:us-east-1:lambda --user local:local -H "idempotency-key: $(uuidgen)" \\`,
+      `    -X POST ${api}orders -d '{"customerId":"c-1","lines":[{"sku":"A","quantity":1,"unitPrice":500}]}'`,
+      '  npm run test:e2e        (the deployed-stack suite, against this pipeline)',
       `  aws dynamodb scan --table-name ${pipeline.outputs.TableName ?? '<table>'} --endpoint-url ${pipeline.endpoints.dynamodb} --region us-east-1`,
       `  aws sqs list-queues --endpoint-url ${pipeline.endpoints.sqs} --region us-east-1`,
       'Press Ctrl-C to stop.',

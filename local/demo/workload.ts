@@ -1,4 +1,7 @@
-import { seededRandom } from 'local-aws';
+import { randomUUID } from 'node:crypto';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, seededRandom } from 'local-aws';
+import { ORDER_API_HEADERS } from '../../contract/order-api';
+import { OrderApiClient } from '../../tools/order-api/client';
 
 /** One HTTP command of the demo workload, against the producer's Function URL. */
 export interface Command {
@@ -18,6 +21,10 @@ export interface WorkloadResult {
   readonly rejected: number;
   /** Commands refused with 503 (a DynamoDB conflict that outlasted the producer's retries); nothing was written. */
   readonly unavailable: number;
+  /** Commands retried with their idempotency key after a 500 or 503. */
+  readonly retried: number;
+  /** Retries answered with the first result (the command had committed; nothing was written twice). */
+  readonly replayed: number;
   /** Commands that failed for any other reason (should be 0). */
   readonly errors: string[];
   readonly firstCommitAt: number;
@@ -69,19 +76,26 @@ export async function runWorkload(baseUrl: string, options: WorkloadOptions): Pr
     conflicts: 0,
     rejected: 0,
     unavailable: 0,
+    retried: 0,
+    replayed: 0,
     errors: [],
     firstCommitAt: 0,
     lastCommitAt: 0,
   };
   let done = 0;
 
+  // Signed with the operator key: the URL uses AWS_IAM auth, which the local runtime enforces.
+  const api = new OrderApiClient({ baseUrl, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   const send = async (command: Command): Promise<void> => {
-    const response = await fetch(new URL(command.path, baseUrl), {
-      method: command.method,
-      headers: { 'content-type': 'application/json', 'x-correlation-id': `demo-${command.orderId}` },
-      body: command.body === undefined ? undefined : JSON.stringify(command.body),
-    });
-    const body = (await response.json().catch(() => ({}))) as {
+    // One key per command, kept across retries: a retry after a lost answer commits nothing twice.
+    const idempotencyKey = randomUUID();
+    let response = await api.post(command.path, command.body ?? {}, { idempotencyKey, correlationId: `demo-${command.orderId}` });
+    for (let retry = 0; retry < 3 && (response.status === 500 || response.status === 503); retry++) {
+      (result as { retried: number }).retried++;
+      await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** retry));
+      response = await api.post(command.path, command.body ?? {}, { idempotencyKey, correlationId: `demo-${command.orderId}` });
+    }
+    const body = response.body as {
       eventIds?: string[];
       version?: number;
       error?: string;
@@ -90,6 +104,7 @@ export async function runWorkload(baseUrl: string, options: WorkloadOptions): Pr
     done++;
     options.onProgress?.(done, total);
     if (response.status === 201 && body.eventIds && body.version !== undefined) {
+      if (response.headers.get(ORDER_API_HEADERS.idempotentReplayed) === 'true') (result as { replayed: number }).replayed++;
       const now = Date.now();
       if (!result.firstCommitAt) (result as { firstCommitAt: number }).firstCommitAt = now;
       (result as { lastCommitAt: number }).lastCommitAt = now;

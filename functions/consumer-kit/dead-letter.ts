@@ -1,4 +1,5 @@
 import { type MessageAttributeValue, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { randomUUID } from 'node:crypto';
 import type { PermanentFailure } from '../shared/errors';
 
 /** The message to dead-letter: its body and what identifies it, from SQS or from a parked event. */
@@ -16,7 +17,10 @@ export const DEAD_LETTER_ATTRIBUTES = ['reason', 'error', 'consumer', 'sourceMes
 
 /**
  * Sends a message to the consumer's DLQ with the failure's reason. A FIFO DLQ keeps the message's
- * group and deduplication id, so a redrive puts it back in its aggregate's order.
+ * group, so a redrive puts it back in its aggregate's order, but gets a fresh deduplication id:
+ * with the event's own id, a second dead-lettering of the same event within SQS's 5-minute
+ * deduplication window (after a redrive that failed again) would be dropped, and the event lost.
+ * A retried send may therefore leave a duplicate in the DLQ, which a redrive absorbs.
  */
 export async function deadLetter(
   sqs: SQSClient,
@@ -46,9 +50,14 @@ export async function deadLetter(
       ...(fifo
         ? {
             MessageGroupId: message.messageGroupId ?? 'unknown',
-            MessageDeduplicationId: message.messageDeduplicationId ?? message.messageId,
+            MessageDeduplicationId: deadLetterDeduplicationId(message.messageDeduplicationId ?? message.messageId),
           }
         : {}),
     }),
   );
+}
+
+/** A deduplication id of its own for a dead-lettered message (at most 128 characters, as SQS allows). */
+export function deadLetterDeduplicationId(original: string): string {
+  return `${original.slice(0, 87)}-dlq-${randomUUID()}`;
 }

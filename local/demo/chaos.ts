@@ -79,7 +79,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       onProgress: (done, total) => options.onProgress?.('commands', done, total),
     });
 
-    // Poison: an event type the ordered projection rejects, as the last event of a few orders.
+    // Poison: a payload its schema refuses (written around the API's validation, as a buggy
+    // producer could), as the last event of a few orders. The projection dead-letters it.
     const poison = new Map<string, string>();
     const dynamodb = new DynamoDBClient({ ...pipeline.clientConfig, endpoint: pipeline.endpoints.dynamodb });
     try {
@@ -100,7 +101,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
           aggregateId: id,
           expectedVersion: current?.version ?? 0,
           state: current?.state ?? {},
-          events: [{ type: 'OrderTeleported', data: { to: 'nowhere' } }],
+          events: [{ type: 'OrderConfirmed', data: { total: 'all of it' } }],
         });
         for (const event of result.events) {
           poison.set(event.id, aggregate);

@@ -1,5 +1,10 @@
 import { DeleteItemCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { CreateQueueCommand, type MessageAttributeValue, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  DeleteMessageBatchCommand,
+  type MessageAttributeValue,
+  ReceiveMessageCommand,
+} from '@aws-sdk/client-sqs';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Context, SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { checkpointId, consumerItemPk, KEYS } from '../../contract/keys';
@@ -215,6 +220,13 @@ export async function drainDeadLetters(engines: KitEngines, queueUrl: string): P
         deduplicationId: message.Attributes?.MessageDeduplicationId,
       });
     }
+    // Deleted, as an operator's drain would: an in-flight FIFO message holds back the rest of its group.
+    await engines.sqs.client.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: Messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle })),
+      }),
+    );
   }
   return found;
 }

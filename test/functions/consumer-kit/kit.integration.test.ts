@@ -156,6 +156,29 @@ describe('ordered consumers: the kit keeps each aggregate in order', () => {
     expect(await checkpointOf(engines, 'kit-quarantine', 'Order#o-q')).toEqual({ last: 5, parked: [] });
   });
 
+  it('keeps an event in the DLQ when it is dead-lettered again minutes after a redrive (no deduplication drop)', async () => {
+    // Arrange: #2 keeps failing, so the redriven copy fails again at once
+    const probe = orderedProbe('kit-twice', {
+      failOn: (event) => (event.sequence === 2 ? new PermanentFailure('Refused', 'still broken') : undefined),
+    });
+    const [first, second] = [1, 2].map((s) => orderEvent('o-twice', s));
+    await invoke(probe.handler, [fifoRecord(first as EventEnvelope), fifoRecord(second as EventEnvelope)]);
+    const [dead] = (await drainDeadLetters(engines, engines.fifoDlqUrl)).filter(
+      (m) => JSON.parse(m.body).aggregateid === 'o-twice',
+    );
+
+    // Act: the operator redrives it; it fails again within SQS's 5-minute deduplication window
+    await invoke(probe.handler, [fifoRecord(second as EventEnvelope, { attributes: dead?.attributes ?? {} })]);
+    const again = (await drainDeadLetters(engines, engines.fifoDlqUrl)).filter(
+      (m) => JSON.parse(m.body).aggregateid === 'o-twice',
+    );
+
+    // Assert
+    expect(dead).toBeDefined();
+    expect(again).toHaveLength(1);
+    expect(JSON.parse(again[0]?.body ?? '{}')).toMatchObject({ sequence: 2 });
+  });
+
   it('parks behind an event SQS moved to the DLQ after maxReceiveCount, until it is redriven', async () => {
     // Arrange: #2 never reaches the consumer (SQS moved it after too many receives)
     const probe = orderedProbe('kit-sqs-dlq');

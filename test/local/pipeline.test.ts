@@ -1,7 +1,10 @@
-import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { LocalAws } from 'local-aws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { consumerItemPk, KEYS } from '../../contract/keys';
+import { consumerOutputKey } from '../../contract/stack-outputs';
 import { newEventId } from '../../functions/shared/envelope';
 import { ConcurrencyConflictError } from '../../functions/shared/errors';
 import { OutboxWriter } from '../../functions/shared/outbox-writer';
@@ -9,6 +12,8 @@ import { DeliveryTracker } from '../../local/demo/delivery-tracker';
 import { committedVersions, readModelMismatches } from '../../local/demo/verify';
 import { runWorkload, type WorkloadResult } from '../../local/demo/workload';
 import { startOutboxPipeline } from '../../local/pipeline';
+import { EXIT } from '../../tools/outbox-cli/cli-io';
+import { runOutboxCli } from '../support/pipeline-cli';
 
 /**
  * The whole deployable pipeline on the local runtime: the producer behind its
@@ -51,7 +56,8 @@ describe('the local pipeline end to end', () => {
       seed: 5,
     });
 
-    // A poison event: an event type the ordered projection does not know, then a valid event after it.
+    // A poison event: a payload its schema refuses (written around the API, as a buggy producer
+    // could), then a valid event after it.
     const placed = await writer.commit({
       aggregateType: 'Order',
       aggregateId: 'poison-1',
@@ -69,7 +75,7 @@ describe('the local pipeline end to end', () => {
       aggregateId: 'poison-1',
       expectedVersion: 1,
       state: { status: 'PLACED' },
-      events: [{ type: 'OrderTeleported', data: {} }],
+      events: [{ type: 'OrderConfirmed', data: { total: 'everything' } }],
     });
     const confirmed = await writer.commit({
       aggregateType: 'Order',
@@ -132,30 +138,56 @@ describe('the local pipeline end to end', () => {
     expect(await readModelMismatches(pipeline, committedVersions(workload))).toBe(0);
   });
 
-  it('routes a poison event and the events behind it in its group to the ordered consumer DLQ with reasons', async () => {
-    const dlqUrl = pipeline.outputs.OrderProjectionDeadLetterQueueUrl ?? '';
+  it('dead-letters the poison event with its reason, parks the event behind it, and counts all three unordered', async () => {
+    // Arrange
+    const dlqUrl = pipeline.outputs[consumerOutputKey('order-projection', 'deadLetterQueueUrl')] ?? '';
+
+    // Act
     const { Messages = [] } = await sqs.send(
       new ReceiveMessageCommand({
         QueueUrl: dlqUrl,
         MaxNumberOfMessages: 10,
         MessageAttributeNames: ['All'],
         WaitTimeSeconds: 1,
+        VisibilityTimeout: 1,
       }),
     );
-    // fauxqs returns one message per FIFO group per receive: the head of the quarantined group.
-    expect(Messages.map((m) => m.MessageAttributes?.reason?.StringValue)).toEqual(['UnknownEventType']);
-    expect(JSON.parse(Messages[0]?.Body ?? '{}')).toMatchObject({
-      id: poison.ids[1],
-      type: 'OrderTeleported',
-    });
-    const depth = (await import('../../local/demo/verify')).dlqDepths;
-    const depths = await depth(pipeline);
-    const projectionDlq = Object.entries(depths).find(([name]) =>
-      name.startsWith('OrderProjectionQueueDeadLetter'),
-    );
-    expect(projectionDlq?.[1]).toBe(2);
+    const status = await runOutboxCli(pipeline, ['status', '--parked']);
+
+    // Assert: only the poison is in the DLQ; the valid event behind it waits in the kit, not in the DLQ
+    expect(Messages.map((m) => m.MessageAttributes?.reason?.StringValue)).toEqual(['InvalidPayload']);
+    expect(JSON.parse(Messages[0]?.Body ?? '{}')).toMatchObject({ id: poison.ids[1], sequence: 2 });
+    expect(Messages[0]?.MessageAttributes?.error?.StringValue).not.toContain('everything');
+    expect(status.out).toMatch(/order-projection\s+1 event/);
     // The unordered consumer has no such constraint: it counted all three.
     expect(poison.ids.every((id) => consumer(/^OrderActivity/)?.processed.has(id))).toBe(true);
+  });
+
+  it('applies the parked event once an operator skips the poison, and the order view catches up', async () => {
+    // Act
+    const skip = await runOutboxCli(pipeline, [
+      'skip',
+      '--consumer',
+      'order-projection',
+      '--aggregate',
+      poison.aggregate,
+      '--sequence',
+      '2',
+      '--reason',
+      'bad payload, ticket 1',
+    ]);
+    await pipeline.drain(30_000);
+
+    // Assert
+    expect(skip.code).toBe(EXIT.ok);
+    const { Item } = await dynamodb.send(
+      new GetItemCommand({
+        TableName: pipeline.outputs.TableName,
+        Key: { pk: { S: consumerItemPk('order-projection', poison.aggregate) }, sk: { S: KEYS.viewSk } },
+        ConsistentRead: true,
+      }),
+    );
+    expect(Item ? unmarshall(Item) : undefined).toMatchObject({ lastSequence: 3, status: 'CONFIRMED' });
   });
 
   it('publishes nothing for a cancelled transaction', async () => {

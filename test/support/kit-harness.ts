@@ -224,7 +224,10 @@ export async function drainDeadLetters(engines: KitEngines, queueUrl: string): P
     await engines.sqs.client.send(
       new DeleteMessageBatchCommand({
         QueueUrl: queueUrl,
-        Entries: Messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle })),
+        Entries: Messages.map((message, index) => ({
+          Id: String(index),
+          ReceiptHandle: message.ReceiptHandle,
+        })),
       }),
     );
   }

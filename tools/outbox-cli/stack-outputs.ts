@@ -1,5 +1,6 @@
 import { type ConsumerDeclaration, registeredConsumers } from '../../contract/consumers';
 import { consumerOutputKey, STACK_OUTPUTS } from '../../contract/stack-outputs';
+import { UsageError } from './cli-io';
 
 /**
  * The stack's outputs, read through the consumer registry (contract/consumers.ts) and the output
@@ -87,7 +88,8 @@ export function consumerQueue(
 ): { readonly consumer: ConsumerDeclaration; readonly queue: NamedQueue & { readonly key: string } } {
   const consumer = consumers.find((candidate) => candidate.name === name);
   if (!consumer) {
-    throw new MissingOutputError(
+    // A wrong --consumer is a wrong command line (exit 2, see --help), not outputs of another pipeline.
+    throw new UsageError(
       `${name} is not a registered consumer (contract/consumers.ts has ${consumers.map((c) => c.name).join(', ')})`,
     );
   }

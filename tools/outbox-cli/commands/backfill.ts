@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
 import type { ConsumerDeclaration } from '../../../contract/consumers';
 import { STACK_OUTPUTS } from '../../../contract/stack-outputs';
 import type { FifoMessage } from '../../../functions/relay/ports';
@@ -14,6 +14,7 @@ import { plural } from '../format';
 import { MAX_SEQUENCE, readAggregate, scanAggregateKeys } from '../outbox-reader';
 import { consumerQueue, requireOutput } from '../stack-outputs';
 import type { Target } from '../target';
+import { freshDeduplicationId } from './redrive';
 
 /** Options of `backfill`. */
 export interface BackfillOptions {
@@ -170,6 +171,10 @@ async function sendOrdered(
   io: CliIo,
 ): Promise<number> {
   const { publisher, ports } = cliRelay(target, { bus: false, queueUrls: [queueUrl] }, io, { sleep: options.sleep });
+  // After a reset the consumer needs again what it already received, but the FIFO queue silently
+  // drops a deduplication id it saw in the last 5 minutes (the relay's: the event id): each message
+  // of a rebuild gets a new one, as a redrive does. The kit's checkpoints absorb any duplicate.
+  if (options.reset) freshDeduplicationIds(target, queueUrl);
   const chains = new Map<string, FifoMessage[]>();
   for (const history of histories) {
     chains.set(
@@ -199,6 +204,27 @@ async function sendOrdered(
     notSent += (history?.items ?? []).filter((item) => Number(item.sequence) >= sequence).length;
   }
   return notSent;
+}
+
+const FRESH_DEDUPLICATION_MIDDLEWARE = 'backfill-fresh-deduplication-ids';
+
+/** Gives every SendMessageBatch entry to `queueUrl` a deduplication id of its own (from the event id). */
+function freshDeduplicationIds(target: Target, queueUrl: string): void {
+  target.sqs.middlewareStack.add(
+    (next) => async (args) => {
+      const input = args.input as {
+        QueueUrl?: string;
+        Entries?: ReadonlyArray<SendMessageBatchRequestEntry>;
+      };
+      if (input.QueueUrl !== queueUrl || input.Entries === undefined) return next(args);
+      const Entries = input.Entries.map((entry) => ({
+        ...entry,
+        MessageDeduplicationId: freshDeduplicationId(entry.MessageDeduplicationId ?? entry.Id ?? ''),
+      }));
+      return next({ ...args, input: { ...input, Entries } as typeof args.input });
+    },
+    { step: 'initialize', name: FRESH_DEDUPLICATION_MIDDLEWARE, override: true },
+  );
 }
 
 /** EventBridge's delivery to one unordered consumer's queue, filtered by its rule; returns how many were not sent. */

@@ -360,10 +360,15 @@ async function copyMessages(
       ),
     );
   }
-  const kept = fifo ? ' (message group and deduplication ids kept)' : '';
+  // Each FIFO copy has a new deduplication id (see moveOne); only the group is kept.
+  const kept = fifo ? ' (message groups kept, new deduplication ids)' : '';
   io.out(`Moved ${plural(moved, 'message')} to ${queueLabel(destination)}${kept}.`);
   if (held.size > 0) {
     io.out(`${plural(held.size, 'message')} stayed in ${queueLabel(source)} (reasons above).`);
+    // A FIFO queue does not hand out the later messages of a group while one is held: they stay
+    // too, unseen, so the count above is not all that is left.
+    const left = await queueDepth(sqs, source.url);
+    io.out(`${queueLabel(source)} still holds ${plural(left.visible + left.inFlight, 'message')}.`);
     io.out('Next: run the same redrive again in a few minutes; it moves only what is still there.');
     return EXIT.failure;
   }

@@ -78,12 +78,19 @@ export function run(argv: ReadonlyArray<string>, options: RunOptions = {}): numb
   try {
     const startPosition = parsed.values['start-position'];
     if (startPosition !== undefined && startPosition !== 'earliest' && startPosition !== 'first-seen') {
-      err(`new:consumer: --start-position must be earliest or first-seen (given ${JSON.stringify(startPosition)})`);
+      err(
+        `new:consumer: --start-position must be earliest or first-seen (given ${JSON.stringify(startPosition)})`,
+      );
       err('Run with --help for usage.');
       return 2;
     }
     const plan = planConsumer(
-      { name, ordered: parsed.values.ordered ?? false, events: parsed.values.events?.split(','), startPosition },
+      {
+        name,
+        ordered: parsed.values.ordered ?? false,
+        events: parsed.values.events?.split(','),
+        startPosition,
+      },
       root,
     );
     writePlan(plan, root);
@@ -98,7 +105,9 @@ export function run(argv: ReadonlyArray<string>, options: RunOptions = {}): numb
     out(`  2. npm test -- ${testFile?.path} test/contract`);
     out('  3. npm start   (the local runtime runs every consumer of the synthesized stack)');
     if (plan.spec.ordered && plan.spec.startPosition === 'earliest') {
-      out(`  4. Deployed to a system that already has orders? npm run outbox -- backfill --consumer ${plan.spec.name} ...`);
+      out(
+        `  4. Deployed to a system that already has orders? npm run outbox -- backfill --consumer ${plan.spec.name} ...`,
+      );
     }
     return 0;
   } catch (error) {

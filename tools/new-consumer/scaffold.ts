@@ -53,7 +53,9 @@ export function planConsumer(request: ScaffoldRequest, root: string): ScaffoldPl
   const problem = consumerNameProblem(name);
   if (problem) throw new ScaffoldError(problem);
   if (!request.ordered && request.startPosition !== undefined) {
-    throw new ScaffoldError('--start-position is for ordered consumers (--ordered): unordered consumers have no order to start');
+    throw new ScaffoldError(
+      '--start-position is for ordered consumers (--ordered): unordered consumers have no order to start',
+    );
   }
   const handles = eventTypes(request);
   const spec: ConsumerSpec = {
@@ -85,7 +87,9 @@ export function planConsumer(request: ScaffoldRequest, root: string): ScaffoldPl
     );
   }
   if (registry.includes(`name: '${name}'`)) {
-    throw new ScaffoldError(`${REGISTRY_FILE} already declares ${name}: choose another name (nothing was written)`);
+    throw new ScaffoldError(
+      `${REGISTRY_FILE} already declares ${name}: choose another name (nothing was written)`,
+    );
   }
   const markerIndex = markers[0] as number;
   const indent = /^\s*/.exec(lines[markerIndex] ?? '')?.[0] ?? '';

@@ -36,7 +36,7 @@ export function consumerSource(spec: ConsumerSpec): string {
     )
     .join('\n');
   const delivery = spec.ordered
-    ? 'from its own FIFO queue; the kit applies each aggregate\'s events in sequence (event n only\n * after n - 1) and parks an event that arrives early until its predecessor is applied'
+    ? "from its own FIFO queue; the kit applies each aggregate's events in sequence (event n only\n * after n - 1) and parks an event that arrives early until its predecessor is applied"
     : 'from the event bus through its own queue (no order between events)';
   // Ordered consumers name the types they handle (the others still take their place in the
   // sequence); unordered ones get their registry entry's event types.

@@ -1,7 +1,12 @@
-import { createHash, createHmac, randomUUID, type Hash, type Hmac } from 'node:crypto';
+import { createHash, createHmac, type Hash, type Hmac, randomUUID } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
+import type {
+  AwsCredentialIdentity,
+  AwsCredentialIdentityProvider,
+  Checksum,
+  SourceData,
+} from '@smithy/types';
 import { ORDER_API_HEADERS } from '../../contract/order-api';
-import type { AwsCredentialIdentity, AwsCredentialIdentityProvider, Checksum, SourceData } from '@smithy/types';
 
 /**
  * HTTP client of the order API (the producer's Function URL), used by the local demo and chaos
@@ -66,14 +71,23 @@ export class OrderApiClient {
     try {
       this.baseUrl = new URL(options.baseUrl);
     } catch {
-      throw new OrderApiClientError(`baseUrl must be the OrderApiUrl of the stack (given ${JSON.stringify(options.baseUrl)})`);
+      throw new OrderApiClientError(
+        `baseUrl must be the OrderApiUrl of the stack (given ${JSON.stringify(options.baseUrl)})`,
+      );
     }
     if (typeof options.region !== 'string' || options.region === '') {
-      throw new OrderApiClientError(`region must be an AWS region such as us-east-1 (given ${JSON.stringify(options.region)})`);
+      throw new OrderApiClientError(
+        `region must be an AWS region such as us-east-1 (given ${JSON.stringify(options.region)})`,
+      );
     }
     this.timeoutMs = options.timeoutMs ?? 60_000;
     this.signer = options.credentials
-      ? new SignatureV4({ service: 'lambda', region: options.region, credentials: options.credentials, sha256: NodeSha256 })
+      ? new SignatureV4({
+          service: 'lambda',
+          region: options.region,
+          credentials: options.credentials,
+          sha256: NodeSha256,
+        })
       : undefined;
   }
 
@@ -119,7 +133,12 @@ export class OrderApiClient {
     const { host: _host, ...sendHeaders } = headers;
     let response: Response;
     try {
-      response = await fetch(url, { method, headers: sendHeaders, body: payload, signal: AbortSignal.timeout(this.timeoutMs) });
+      response = await fetch(url, {
+        method,
+        headers: sendHeaders,
+        body: payload,
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
     } catch (error) {
       throw new OrderApiUnreachableError(method, url, error);
     }

@@ -45,7 +45,8 @@ export function cliRelay(
       report.counts[metric] = (report.counts[metric] ?? 0) + value;
     },
     publishLag: () => {},
-    warn: (message, attributes) => io.err(`warning: ${message}${attributes ? ` ${JSON.stringify(attributes)}` : ''}`),
+    warn: (message, attributes) =>
+      io.err(`warning: ${message}${attributes ? ` ${JSON.stringify(attributes)}` : ''}`),
     error: (message, attributes) => {
       report.errors.push(message);
       io.err(`error: ${message}${attributes ? ` ${JSON.stringify(attributes)}` : ''}`);
@@ -72,7 +73,12 @@ export function cliRelay(
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   return {
     relay: new Relay(ports, { queueUrls: destinations.queueUrls }),
-    publisher: new Publisher(ports, { maxAttempts: 4, baseDelayMs: 50, maxDelayMs: 2000, concurrency: 4 }, sleep, Math.random),
+    publisher: new Publisher(
+      ports,
+      { maxAttempts: 4, baseDelayMs: 50, maxDelayMs: 2000, concurrency: 4 },
+      sleep,
+      Math.random,
+    ),
     ports,
     report,
   };
@@ -82,6 +88,9 @@ export function cliRelay(
  * Runs outbox items (plain attributes) through the relay core as the sweeper does (each aggregate
  * announced by a synthetic state record), 100 records a call; returns the records it reported failed.
  */
-export function publishItems(relay: Relay, items: ReadonlyArray<Record<string, unknown>>): Promise<DynamoDBRecord[]> {
+export function publishItems(
+  relay: Relay,
+  items: ReadonlyArray<Record<string, unknown>>,
+): Promise<DynamoDBRecord[]> {
   return relayRecords(relay, windowRecords(items), 100);
 }

@@ -22,8 +22,12 @@ export async function resetConsumer(
 ): Promise<{ kitRecords: number; items: number }> {
   // Kit records first: an event arriving meanwhile then finds no checkpoint and waits (parks) for
   // the backfill instead of applying onto a read model that is about to be deleted.
-  const kitRecords = await deleteWhere(dynamodb, tables.kitTableName, 'id', consumerRecordPrefix(consumer), (item) =>
-    pick(item, ['id']),
+  const kitRecords = await deleteWhere(
+    dynamodb,
+    tables.kitTableName,
+    'id',
+    consumerRecordPrefix(consumer),
+    (item) => pick(item, ['id']),
   );
   const items = await deleteWhere(dynamodb, tables.tableName, 'pk', consumerItemPrefix(consumer), (item) =>
     pick(item, ['pk', 'sk']),
@@ -54,7 +58,8 @@ async function deleteWhere(
     for (let i = 0; i < requests.length; i += 25) {
       let pending: WriteRequest[] | undefined = requests.slice(i, i + 25);
       for (let attempt = 0; pending && pending.length > 0; attempt++) {
-        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 50 * 2 ** attempt)));
+        if (attempt > 0)
+          await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 50 * 2 ** attempt)));
         const response: BatchWriteItemCommandOutput = await dynamodb.send(
           new BatchWriteItemCommand({ RequestItems: { [tableName]: pending } }),
         );
@@ -67,7 +72,10 @@ async function deleteWhere(
   return deleted;
 }
 
-function pick(item: Record<string, AttributeValue>, names: ReadonlyArray<string>): Record<string, AttributeValue> {
+function pick(
+  item: Record<string, AttributeValue>,
+  names: ReadonlyArray<string>,
+): Record<string, AttributeValue> {
   const key: Record<string, AttributeValue> = {};
   for (const name of names) {
     const value = item[name];

@@ -56,7 +56,8 @@ export function deadLetterQueues(
     const sourceUrl = outputs[sourceKey];
     const source = sourceUrl ? { key: sourceKey, url: sourceUrl } : undefined;
     const keys = [consumerOutputKey(consumer.name, 'deadLetterQueueUrl')];
-    if (consumer.kind === 'unordered') keys.push(consumerOutputKey(consumer.name, 'targetDeadLetterQueueUrl'));
+    if (consumer.kind === 'unordered')
+      keys.push(consumerOutputKey(consumer.name, 'targetDeadLetterQueueUrl'));
     for (const key of keys) {
       const url = outputs[key];
       if (url) found.push({ key, url, consumer, ...(source ? { source } : {}) });

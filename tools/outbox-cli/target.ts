@@ -74,7 +74,11 @@ async function localTarget(): Promise<Target> {
     dynamodb: new DynamoDBClient({ ...config, endpoint: state.endpoints.dynamodb }),
     sqs: new SQSClient({ ...config, endpoint: state.endpoints.sqs }),
     eventbridge: new EventBridgeClient({ ...config, endpoint: state.endpoints.eventbridge }),
-    s3: new S3Client({ ...config, forcePathStyle: true, ...(state.endpoints.s3 ? { endpoint: state.endpoints.s3 } : {}) }),
+    s3: new S3Client({
+      ...config,
+      forcePathStyle: true,
+      ...(state.endpoints.s3 ? { endpoint: state.endpoints.s3 } : {}),
+    }),
   });
 }
 

@@ -6,8 +6,8 @@ import type { FifoMessage } from '../../../functions/relay/ports';
 import { decodeOutboxItem } from '../../../functions/relay/records';
 import type { StoredOutboxEvent } from '../../../functions/shared/outbox-item';
 import { parseCommandArgs, TARGET_HELP, TARGET_OPTION_SPECS, targetOptions } from '../arguments';
-import { cliRelay } from '../cli-relay';
 import { CliFailure, type CliIo, EXIT, UsageError } from '../cli-io';
+import { cliRelay } from '../cli-relay';
 import type { Command } from '../command';
 import { resetConsumer } from '../consumer-reset';
 import { plural } from '../format';
@@ -83,7 +83,9 @@ export const backfillCommand: Command<BackfillOptions> = {
     });
     if (values.consumer === undefined) throw new UsageError('backfill needs --consumer <name>');
     if (values.aggregate !== undefined && !/^[A-Za-z][A-Za-z0-9_-]*#\S+$/.test(values.aggregate)) {
-      throw new UsageError(`--aggregate must be <AggregateType>#<id>, e.g. Order#o-1 (given '${values.aggregate}')`);
+      throw new UsageError(
+        `--aggregate must be <AggregateType>#<id>, e.g. Order#o-1 (given '${values.aggregate}')`,
+      );
     }
     if (values.reset && values.aggregate !== undefined) {
       throw new UsageError('--reset rebuilds the whole consumer; it does not go with --aggregate');
@@ -105,12 +107,21 @@ export const backfillCommand: Command<BackfillOptions> = {
     const tableName = requireOutput(target.outputs, STACK_OUTPUTS.tableName, target.description);
     io.out(`Target: ${target.description}`);
     if (options.reset) await reset(target, options, tableName, io);
-    const keys = options.aggregate ? [options.aggregate] : await scanAggregateKeys(target.dynamodb, tableName);
-    io.out(`Backfill ${consumer.name} (${consumer.kind}) from ${plural(keys.length, 'aggregate')} → ${queue.key}`);
+    const keys = options.aggregate
+      ? [options.aggregate]
+      : await scanAggregateKeys(target.dynamodb, tableName);
+    io.out(
+      `Backfill ${consumer.name} (${consumer.kind}) from ${plural(keys.length, 'aggregate')} → ${queue.key}`,
+    );
     const histories = await readHistories(target, tableName, keys);
-    const skipped = consumer.kind === 'ordered' && !options.startAtOldest ? histories.filter((h) => h.expiredBefore > 1) : [];
+    const skipped =
+      consumer.kind === 'ordered' && !options.startAtOldest
+        ? histories.filter((h) => h.expiredBefore > 1)
+        : [];
     for (const history of skipped) {
-      io.err(`skipped ${history.key}: its events before #${history.expiredBefore} expired (rerun with --start-at-oldest to start it there)`);
+      io.err(
+        `skipped ${history.key}: its events before #${history.expiredBefore} expired (rerun with --start-at-oldest to start it there)`,
+      );
     }
     const sendable = histories.filter((history) => !skipped.includes(history));
     const events = sendable.reduce((n, history) => n + history.items.length, 0);
@@ -122,7 +133,9 @@ export const backfillCommand: Command<BackfillOptions> = {
       consumer.kind === 'ordered'
         ? await sendOrdered(target, queue.url, sendable, options, io)
         : await sendUnordered(target, queue.url, consumer, sendable, io);
-    io.out(`Sent ${plural(events - failed, 'event')}${failed > 0 ? `; ${failed} not sent (errors above)` : ''}.`);
+    io.out(
+      `Sent ${plural(events - failed, 'event')}${failed > 0 ? `; ${failed} not sent (errors above)` : ''}.`,
+    );
     if (failed > 0 || skipped.length > 0) {
       io.out('Next: fix what is reported above and run the same backfill again; it is safe to repeat.');
       return EXIT.failure;
@@ -139,7 +152,11 @@ interface History {
   readonly expiredBefore: number;
 }
 
-async function readHistories(target: Target, tableName: string, keys: ReadonlyArray<string>): Promise<History[]> {
+async function readHistories(
+  target: Target,
+  tableName: string,
+  keys: ReadonlyArray<string>,
+): Promise<History[]> {
   const histories: History[] = [];
   for (const key of keys) {
     const items = await readAggregate(target.dynamodb, tableName, key, 1, MAX_SEQUENCE);
@@ -159,7 +176,9 @@ async function reset(target: Target, options: BackfillOptions, tableName: string
   }
   const kitTableName = requireOutput(target.outputs, STACK_OUTPUTS.idempotencyTableName, target.description);
   const deleted = await resetConsumer(target.dynamodb, { tableName, kitTableName }, options.consumer);
-  io.out(`Reset ${options.consumer}: deleted ${plural(deleted.kitRecords, 'kit record')} and ${plural(deleted.items, 'item')}.`);
+  io.out(
+    `Reset ${options.consumer}: deleted ${plural(deleted.kitRecords, 'kit record')} and ${plural(deleted.items, 'item')}.`,
+  );
 }
 
 /** The relay's FIFO transport, one consumer's queue only; returns how many events were not sent. */
@@ -170,7 +189,9 @@ async function sendOrdered(
   options: BackfillOptions,
   io: CliIo,
 ): Promise<number> {
-  const { publisher, ports } = cliRelay(target, { bus: false, queueUrls: [queueUrl] }, io, { sleep: options.sleep });
+  const { publisher, ports } = cliRelay(target, { bus: false, queueUrls: [queueUrl] }, io, {
+    sleep: options.sleep,
+  });
   // After a reset the consumer needs again what it already received, but the FIFO queue silently
   // drops a deduplication id it saw in the last 5 minutes (the relay's: the event id): each message
   // of a rebuild gets a new one, as a redrive does. The kit's checkpoints absorb any duplicate.
@@ -182,11 +203,19 @@ async function sendOrdered(
       history.items.map((item, index): FifoMessage => {
         const link = decodeOutboxItem(item, history.key);
         if (link.kind !== 'event') return { kind: 'void', void: link.void };
-        return { kind: 'event', event: link.event, startsAggregate: index === 0 && history.expiredBefore > 1 };
+        return {
+          kind: 'event',
+          event: link.event,
+          startsAggregate: index === 0 && history.expiredBefore > 1,
+        };
       }),
     );
   }
-  const onRejected = async (event: StoredOutboxEvent, target: string, failure: { code: string; message: string }) => {
+  const onRejected = async (
+    event: StoredOutboxEvent,
+    target: string,
+    failure: { code: string; message: string },
+  ) => {
     await ports.failures.send({
       reason: 'RejectedByTarget',
       error: `${failure.code}: ${failure.message}`,
@@ -268,7 +297,9 @@ async function sendUnordered(
     );
     for (const failure of response.Failed ?? []) {
       notSent++;
-      io.err(`not sent: ${batch[Number(failure.Id)]?.pk} #${batch[Number(failure.Id)]?.sequence}: ${failure.Code}: ${failure.Message}`);
+      io.err(
+        `not sent: ${batch[Number(failure.Id)]?.pk} #${batch[Number(failure.Id)]?.sequence}: ${failure.Code}: ${failure.Message}`,
+      );
     }
   }
   return notSent;

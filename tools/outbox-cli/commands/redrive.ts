@@ -21,7 +21,13 @@ import { CliFailure, type CliIo, EXIT, UsageError } from '../cli-io';
 import type { Command } from '../command';
 import { plural } from '../format';
 import { queueArn, queueDepth } from '../queue-depth';
-import { deadLetterQueues, type NamedQueue, queueLabel, resolveQueue, type StackOutputs } from '../stack-outputs';
+import {
+  deadLetterQueues,
+  type NamedQueue,
+  queueLabel,
+  resolveQueue,
+  type StackOutputs,
+} from '../stack-outputs';
 
 /** Options of `redrive`. */
 export interface RedriveOptions {
@@ -162,11 +168,14 @@ function endpoints(
   let destination: NamedQueue | undefined;
   if (options.to !== undefined) {
     destination = resolveQueue(outputs, options.to);
-    if (destination === undefined) throw new UsageError(`--to ${options.to} is neither a URL nor an output key`);
+    if (destination === undefined)
+      throw new UsageError(`--to ${options.to} is neither a URL nor an output key`);
   } else {
     const entry = known.find((queue) => queue.url === source.url);
     if (entry === undefined) {
-      throw new UsageError(`${queueLabel(source)} is not a dead-letter queue of a registered consumer: pass --to <queue>`);
+      throw new UsageError(
+        `${queueLabel(source)} is not a dead-letter queue of a registered consumer: pass --to <queue>`,
+      );
     }
     if (entry.source === undefined) {
       throw new CliFailure(
@@ -262,12 +271,16 @@ async function verifyMoveTask(
   const moved = task.ApproximateNumberOfMessagesMoved ?? 0;
   const toMove = task.ApproximateNumberOfMessagesToMove ?? moved;
   const left = await queueDepth(sqs, source.url);
-  io.out(`Move task completed: ${plural(moved, 'message')} moved to ${queueLabel(destination)} (of ${toMove} to move).`);
+  io.out(
+    `Move task completed: ${plural(moved, 'message')} moved to ${queueLabel(destination)} (of ${toMove} to move).`,
+  );
   if (moved < toMove || left.visible + left.inFlight > 0) {
     io.out(
       `Not moved: ${plural(Math.max(toMove - moved, left.visible + left.inFlight), 'message')} still in ${queueLabel(source)} (${left.visible} visible, ${left.inFlight} in flight).`,
     );
-    io.out('Next: run the same redrive again (it moves only what is still there), or --method copy to see each message.');
+    io.out(
+      'Next: run the same redrive again (it moves only what is still there), or --method copy to see each message.',
+    );
     return EXIT.failure;
   }
   io.out(`Checked: ${queueLabel(source)} is empty.`);
@@ -394,7 +407,9 @@ async function moveOne(
         ? {
             MessageGroupId: group,
             // A new deduplication id: the old one may still be in the destination's 5-minute window.
-            MessageDeduplicationId: freshDeduplicationId(message.Attributes?.MessageDeduplicationId ?? message.MessageId ?? ''),
+            MessageDeduplicationId: freshDeduplicationId(
+              message.Attributes?.MessageDeduplicationId ?? message.MessageId ?? '',
+            ),
           }
         : {}),
     }),

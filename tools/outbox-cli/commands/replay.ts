@@ -9,8 +9,8 @@ import {
   TARGET_OPTION_SPECS,
   targetOptions,
 } from '../arguments';
-import { cliRelay, publishItems } from '../cli-relay';
 import { CliFailure, EXIT, UsageError } from '../cli-io';
+import { cliRelay, publishItems } from '../cli-relay';
 import type { Command } from '../command';
 import { columns, plural } from '../format';
 import { MAX_SEQUENCE, readAggregate, scanTimeRange } from '../outbox-reader';
@@ -142,23 +142,33 @@ export const replayCommand: Command<ReplayOptions> = {
       try {
         return [fromOutboxItem(item)];
       } catch (error) {
-        io.err(`note: ${String(item.pk)} ${String(item.sk)} is not a valid event (${(error as Error).message}); the relay core sends it to the failure queue`);
+        io.err(
+          `note: ${String(item.pk)} ${String(item.sk)} is not a valid event (${(error as Error).message}); the relay core sends it to the failure queue`,
+        );
         return [];
       }
     });
-    const queueUrls = options.destinations === 'bus' ? [] : orderedQueues(target.outputs).map((queue) => queue.url);
+    const queueUrls =
+      options.destinations === 'bus' ? [] : orderedQueues(target.outputs).map((queue) => queue.url);
     if (options.destinations === 'queues' && queueUrls.length === 0) {
-      throw new CliFailure('the stack has no ordered consumer queue in its outputs', 'replay to the bus with --send-to bus');
+      throw new CliFailure(
+        'the stack has no ordered consumer queue in its outputs',
+        'replay to the bus with --send-to bus',
+      );
     }
     const destinations = describe(options.destinations, queueUrls.length);
     io.out(`Target: ${target.description}`);
-    io.out(`Read ${plural(items.length, 'outbox item')} (${describeSelection(options.selection)}); destinations: ${destinations}.`);
+    io.out(
+      `Read ${plural(items.length, 'outbox item')} (${describeSelection(options.selection)}); destinations: ${destinations}.`,
+    );
     if (items.length === 0) {
       io.out('Nothing to replay.');
       return EXIT.ok;
     }
     if (options.dryRun) {
-      for (const line of columns(events.map((e) => [e.pk, `#${e.sequence}`, e.envelope.type, e.envelope.id, e.envelope.time]))) {
+      for (const line of columns(
+        events.map((e) => [e.pk, `#${e.sequence}`, e.envelope.type, e.envelope.id, e.envelope.time]),
+      )) {
         io.out(line);
       }
       io.out(`Dry run: nothing was sent (${plural(items.length, 'item')} would be).`);
@@ -176,14 +186,22 @@ export const replayCommand: Command<ReplayOptions> = {
     const failed = await publishItems(relay, items);
     const published = report.counts.eventsPublished ?? 0;
     const poison = report.counts.poisonEvents ?? 0;
-    io.out(`Published ${plural(published, 'event')} to ${destinations}${poison > 0 ? `; ${plural(poison, 'item')} sent to the relay failure queue` : ''}.`);
+    io.out(
+      `Published ${plural(published, 'event')} to ${destinations}${poison > 0 ? `; ${plural(poison, 'item')} sent to the relay failure queue` : ''}.`,
+    );
     if (failed.length > 0) {
-      io.out(`Incomplete: ${plural(failed.length, 'aggregate')} could not be published everywhere (errors above).`);
-      io.out('Next: check the errors (throttling, permissions, a deleted queue), then run the same replay again; it is safe to repeat.');
+      io.out(
+        `Incomplete: ${plural(failed.length, 'aggregate')} could not be published everywhere (errors above).`,
+      );
+      io.out(
+        'Next: check the errors (throttling, permissions, a deleted queue), then run the same replay again; it is safe to repeat.',
+      );
       return EXIT.failure;
     }
     if (poison > 0) {
-      io.out('Done, except the items in the relay failure queue (see docs/operations.md, "Relay poison events").');
+      io.out(
+        'Done, except the items in the relay failure queue (see docs/operations.md, "Relay poison events").',
+      );
       return EXIT.failure;
     }
     io.out(`Done: every destination confirmed all ${plural(published, 'event')}.`);

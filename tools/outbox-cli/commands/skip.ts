@@ -1,6 +1,12 @@
 import { parseAggregateKey } from '../../../contract/keys';
 import { SqsFifoPublisher } from '../../../functions/relay/aws-adapters';
-import { parseCommandArgs, parseInteger, TARGET_HELP, TARGET_OPTION_SPECS, targetOptions } from '../arguments';
+import {
+  parseCommandArgs,
+  parseInteger,
+  TARGET_HELP,
+  TARGET_OPTION_SPECS,
+  targetOptions,
+} from '../arguments';
 import { CliFailure, EXIT, UsageError } from '../cli-io';
 import type { Command } from '../command';
 import { MAX_SEQUENCE } from '../outbox-reader';
@@ -52,20 +58,31 @@ export const skipCommand: Command<SkipOptions> = {
     });
     if (values.consumer === undefined) throw new UsageError('skip needs --consumer <name>');
     if (values.aggregate === undefined || !parseAggregateKey(values.aggregate)) {
-      throw new UsageError(`skip needs --aggregate <Type#id>, e.g. Order#o-1 (given '${values.aggregate ?? ''}')`);
+      throw new UsageError(
+        `skip needs --aggregate <Type#id>, e.g. Order#o-1 (given '${values.aggregate ?? ''}')`,
+      );
     }
     const sequence = parseInteger(values.sequence, '--sequence', 1, MAX_SEQUENCE);
     if (sequence === undefined) throw new UsageError('skip needs --sequence <n>');
-    if (values.reason === undefined || values.reason.trim() === '') throw new UsageError('skip needs --reason <text>');
+    if (values.reason === undefined || values.reason.trim() === '')
+      throw new UsageError('skip needs --reason <text>');
     return {
       target: targetOptions(values),
-      options: { consumer: values.consumer, aggregate: values.aggregate, sequence, reason: values.reason.trim() },
+      options: {
+        consumer: values.consumer,
+        aggregate: values.aggregate,
+        sequence,
+        reason: values.reason.trim(),
+      },
     };
   },
   async run(target, options, io) {
     const { consumer, queue } = consumerQueue(target.outputs, options.consumer, target.description);
     if (consumer.kind !== 'ordered') {
-      throw new CliFailure(`${consumer.name} is an unordered consumer: it has no sequence to step over`, 'skip is for ordered consumers');
+      throw new CliFailure(
+        `${consumer.name} is an unordered consumer: it has no sequence to step over`,
+        'skip is for ordered consumers',
+      );
     }
     const parts = parseAggregateKey(options.aggregate);
     if (!parts) throw new UsageError(`--aggregate must be <Type#id> (given '${options.aggregate}')`);
@@ -81,9 +98,15 @@ export const skipCommand: Command<SkipOptions> = {
       },
     ]);
     const [failure] = failures;
-    if (failure) throw new CliFailure(`the queue refused the marker: ${failure.code}: ${failure.message}`, 'check the queue and your permissions, then run skip again');
+    if (failure)
+      throw new CliFailure(
+        `the queue refused the marker: ${failure.code}: ${failure.message}`,
+        'check the queue and your permissions, then run skip again',
+      );
     io.out(`Target: ${target.description}`);
-    io.out(`Sent a void marker for ${options.aggregate} #${options.sequence} to ${queue.key}: ${consumer.name} steps over it and applies what was parked behind it.`);
+    io.out(
+      `Sent a void marker for ${options.aggregate} #${options.sequence} to ${queue.key}: ${consumer.name} steps over it and applies what was parked behind it.`,
+    );
     return EXIT.ok;
   },
 };

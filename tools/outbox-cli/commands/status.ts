@@ -4,7 +4,13 @@ import { consumerRecordPrefix } from '../../../contract/keys';
 import { STACK_OUTPUTS } from '../../../contract/stack-outputs';
 import { DynamoDbRelayBookkeeping, S3FailedBatchStore } from '../../../functions/sweeper/aws-adapters';
 import type { LostWindow } from '../../../functions/sweeper/ports';
-import { parseCommandArgs, parseInteger, TARGET_HELP, TARGET_OPTION_SPECS, targetOptions } from '../arguments';
+import {
+  parseCommandArgs,
+  parseInteger,
+  TARGET_HELP,
+  TARGET_OPTION_SPECS,
+  targetOptions,
+} from '../arguments';
 import { type CliIo, EXIT } from '../cli-io';
 import type { Command } from '../command';
 import { columns, formatDuration, plural } from '../format';
@@ -102,11 +108,17 @@ async function readStatus(target: Target, options: StatusOptions): Promise<Statu
     bookkeeping.readLostWindow(),
     new S3FailedBatchStore(target.s3, bucket).list(1000),
     Promise.all(
-      deadLetterQueues(target.outputs).map(async ({ key, url }) => ({ key, url, ...(await queueDepth(target.sqs, url)) })),
+      deadLetterQueues(target.outputs).map(async ({ key, url }) => ({
+        key,
+        url,
+        ...(await queueDepth(target.sqs, url)),
+      })),
     ),
     options.parked ? countParked(target) : Promise.resolve(null),
   ]);
-  const relayLagSeconds = heartbeat ? Math.max(0, Math.round((now - Date.parse(heartbeat.seenWrittenAt)) / 1000)) : null;
+  const relayLagSeconds = heartbeat
+    ? Math.max(0, Math.round((now - Date.parse(heartbeat.seenWrittenAt)) / 1000))
+    : null;
   const healthy =
     (relayLagSeconds === null || relayLagSeconds <= options.maxLagMinutes * 60) &&
     lostWindow === undefined &&
@@ -155,8 +167,18 @@ function printReport(report: StatusReport, options: StatusOptions, io: CliIo): v
   io.out('Relay');
   const lag = report.relayLagSeconds;
   for (const line of columns([
-    ['lag', lag === null ? 'no probe read yet (the sweeper writes the first one on its first run)' : formatDuration(lag * 1000)],
-    ['lost window', report.lostWindow ? `from ${report.lostWindow.from}${report.lostWindow.to ? ` to ${report.lostWindow.to}` : ' (still open)'}` : 'none'],
+    [
+      'lag',
+      lag === null
+        ? 'no probe read yet (the sweeper writes the first one on its first run)'
+        : formatDuration(lag * 1000),
+    ],
+    [
+      'lost window',
+      report.lostWindow
+        ? `from ${report.lostWindow.from}${report.lostWindow.to ? ` to ${report.lostWindow.to}` : ' (still open)'}`
+        : 'none',
+    ],
     [
       'discarded batches',
       report.unrecoveredBatches.count === 0
@@ -167,11 +189,17 @@ function printReport(report: StatusReport, options: StatusOptions, io: CliIo): v
     io.out(line);
   io.out('');
   io.out('Dead-letter and failure queues');
-  for (const line of columns(report.queues.map((q) => [q.key, `${q.visible} visible`, `${q.inFlight} in flight`]))) io.out(line);
+  for (const line of columns(
+    report.queues.map((q) => [q.key, `${q.visible} visible`, `${q.inFlight} in flight`]),
+  ))
+    io.out(line);
   if (report.parked) {
     io.out('');
     io.out('Parked events (ordered consumers)');
-    for (const line of columns(Object.entries(report.parked).map(([name, count]) => [name, plural(count, 'event')]))) io.out(line);
+    for (const line of columns(
+      Object.entries(report.parked).map(([name, count]) => [name, plural(count, 'event')]),
+    ))
+      io.out(line);
   }
   io.out('');
   if (report.healthy) {
@@ -179,9 +207,11 @@ function printReport(report: StatusReport, options: StatusOptions, io: CliIo): v
     return;
   }
   io.out('Needs attention (each item has a runbook section in docs/operations.md):');
-  if (lag !== null && lag > options.maxLagMinutes * 60) io.out('  - the relay is behind or stopped: "Relay lag"');
+  if (lag !== null && lag > options.maxLagMinutes * 60)
+    io.out('  - the relay is behind or stopped: "Relay lag"');
   if (report.lostWindow) io.out('  - stream records may have expired unread: "Lost window"');
-  if (report.unrecoveredBatches.count > 0) io.out('  - discarded stream batches wait for the sweeper: "Unrecovered stream batches"');
+  if (report.unrecoveredBatches.count > 0)
+    io.out('  - discarded stream batches wait for the sweeper: "Unrecovered stream batches"');
   for (const queue of report.queues.filter((q) => q.visible + q.inFlight > 0)) {
     io.out(
       queue.key === STACK_OUTPUTS.relayFailureQueueUrl

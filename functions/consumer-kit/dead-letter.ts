@@ -1,5 +1,5 @@
 import { type MessageAttributeValue, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { randomUUID } from 'node:crypto';
+import { freshDeduplicationId } from '../shared/deduplication';
 import type { PermanentFailure } from '../shared/errors';
 
 /** The message to dead-letter: its body and what identifies it, from SQS or from a parked event. */
@@ -50,14 +50,12 @@ export async function deadLetter(
       ...(fifo
         ? {
             MessageGroupId: message.messageGroupId ?? 'unknown',
-            MessageDeduplicationId: deadLetterDeduplicationId(message.messageDeduplicationId ?? message.messageId),
+            MessageDeduplicationId: freshDeduplicationId(
+              message.messageDeduplicationId ?? message.messageId,
+              'dlq',
+            ),
           }
         : {}),
     }),
   );
-}
-
-/** A deduplication id of its own for a dead-lettered message (at most 128 characters, as SQS allows). */
-export function deadLetterDeduplicationId(original: string): string {
-  return `${original.slice(0, 87)}-dlq-${randomUUID()}`;
 }

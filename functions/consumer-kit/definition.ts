@@ -2,12 +2,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SQSRecord } from 'aws-lambda';
 import { consumerNameProblem } from '../../contract/consumer-name';
-import {
-  CONSUMER_KINDS,
-  CONSUMERS,
-  findConsumer,
-  type StartPosition,
-} from '../../contract/consumers';
+import { CONSUMER_KINDS, CONSUMERS, findConsumer, type StartPosition } from '../../contract/consumers';
 import { type EventType as CatalogEventType, catalog, type TypedEvent } from '../events/catalog';
 import type { EventEnvelope } from '../shared/envelope';
 import { ValidationError } from '../shared/errors';
@@ -79,7 +74,10 @@ type Registry = (typeof CONSUMERS)[number];
 type OrderedName = Extract<Registry, { readonly kind: 'ordered' }>['name'];
 type TypedUnorderedEntry = Extract<Registry, { readonly kind: 'unordered'; readonly eventTypes: unknown }>;
 type TypedUnorderedName = TypedUnorderedEntry['name'];
-type RawUnorderedName = Exclude<Extract<Registry, { readonly kind: 'unordered' }>['name'], TypedUnorderedName>;
+type RawUnorderedName = Exclude<
+  Extract<Registry, { readonly kind: 'unordered' }>['name'],
+  TypedUnorderedName
+>;
 type RegistryEventTypes<N extends TypedUnorderedName> = Extract<
   Extract<TypedUnorderedEntry, { readonly name: N }>['eventTypes'][number],
   CatalogEventType
@@ -102,7 +100,10 @@ export function defineConsumer<const N extends OrderedName, const T extends Cata
   name: N,
   spec: OrderedTypedConsumerSpec<T>,
 ): ConsumerDefinition;
-export function defineConsumer<const N extends OrderedName>(name: N, spec: RawConsumerSpec): ConsumerDefinition;
+export function defineConsumer<const N extends OrderedName>(
+  name: N,
+  spec: RawConsumerSpec,
+): ConsumerDefinition;
 export function defineConsumer<const N extends TypedUnorderedName>(
   name: N,
   spec: TypedConsumerSpec<RegistryEventTypes<N>>,
@@ -132,7 +133,8 @@ export function defineConsumer(name: string, spec: unknown): ConsumerDefinition 
     name,
     kind: entry.kind,
     startPosition: entry.kind === 'ordered' ? entry.startPosition : 'earliest',
-    handles: entry.kind === 'ordered' ? (given.handles as ReadonlyArray<string> | undefined) : entry.eventTypes,
+    handles:
+      entry.kind === 'ordered' ? (given.handles as ReadonlyArray<string> | undefined) : entry.eventTypes,
     handle: given.handle as ConsumerDefinition['handle'],
     skip: given.skip as ConsumerDefinition['skip'],
   });
@@ -153,7 +155,8 @@ export function consumerDefinition(parts: {
   readonly skip?: unknown;
 }): ConsumerDefinition {
   const problem = consumerNameProblem(parts.name);
-  if (problem) throw new ValidationError('definition.name', problem.replace(/^a consumer name /, ''), parts.name);
+  if (problem)
+    throw new ValidationError('definition.name', problem.replace(/^a consumer name /, ''), parts.name);
   const name = parts.name as string;
   if (!CONSUMER_KINDS.includes(parts.kind as ConsumerKind)) {
     throw new ValidationError(`${name}.kind`, `must be one of ${CONSUMER_KINDS.join(', ')}`, parts.kind);

@@ -1,6 +1,6 @@
 import {
-  BatchProcessor,
   EventType as BatchEventType,
+  BatchProcessor,
   processPartialResponse,
   SqsFifoPartialProcessorAsync,
 } from '@aws-lambda-powertools/batch';
@@ -53,7 +53,11 @@ export function createConsumer(
   observability: ConsumerObservability = {},
 ): ConsumerHandler {
   if (!definition || typeof definition.handle !== 'function' || typeof definition.name !== 'string') {
-    throw new ValidationError('definition', 'must come from defineConsumer or consumerDefinition', definition);
+    throw new ValidationError(
+      'definition',
+      'must come from defineConsumer or consumerDefinition',
+      definition,
+    );
   }
   const serviceName = definition.name;
   const logger = observability.logger ?? new Logger({ serviceName });
@@ -92,7 +96,10 @@ export function createConsumer(
       await once(envelope);
       return { ran };
     };
-    wiring = { processor: new RecordProcessor(definition, resolved, { logger, metrics }, idempotent), config };
+    wiring = {
+      processor: new RecordProcessor(definition, resolved, { logger, metrics }, idempotent),
+      config,
+    };
     return wiring;
   };
 
@@ -104,7 +111,9 @@ export function createConsumer(
   return middy(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
     wire().config.registerLambdaContext(context);
     if (definition.kind === 'unordered') {
-      return processPartialResponse(event, processRecord, new BatchProcessor(BatchEventType.SQS), { context });
+      return processPartialResponse(event, processRecord, new BatchProcessor(BatchEventType.SQS), {
+        context,
+      });
     }
     // Records of one message group (one aggregate) run in order, and a failure holds back only
     // that group's later records (skipGroupOnError); groups have no order between them and run
@@ -141,7 +150,12 @@ export function groupByMessageGroup(records: ReadonlyArray<SQSRecord>): SQSRecor
  * the message's AWSTraceHeader, which the relay sets from the envelope's traceparent), so a
  * trace search by the request's trace id finds every consumer's work. No payload is recorded.
  */
-async function traced(tracer: Tracer, consumer: string, record: SQSRecord, run: () => Promise<void>): Promise<void> {
+async function traced(
+  tracer: Tracer,
+  consumer: string,
+  record: SQSRecord,
+  run: () => Promise<void>,
+): Promise<void> {
   const parent = tracer.isTracingEnabled() ? tracer.getSegment() : undefined;
   if (!parent) return run();
   const subsegment = parent.addNewSubsegment(`## ${consumer} record`);

@@ -8,7 +8,9 @@
  *   (checkpoints, parked events, effect markers), the DLQ;
  * - `processing.ts`, `handler.ts`: the per-record flow and its middy + Powertools wiring.
  */
-export { deliver, decodeEvent, type Delivery } from './decoding';
+
+export { PermanentFailure } from '../shared/errors';
+export { type Delivery, decodeEvent, deliver } from './decoding';
 export {
   type ConsumerContext,
   type ConsumerDefinition,
@@ -19,9 +21,13 @@ export {
   type RawConsumerSpec,
   type TypedConsumerSpec,
 } from './definition';
-export { type ConsumerHandler, type ConsumerObservability, createConsumer, groupByMessageGroup } from './handler';
+export {
+  type ConsumerHandler,
+  type ConsumerObservability,
+  createConsumer,
+  groupByMessageGroup,
+} from './handler';
 export { type Checkpoint, type GateDecision, gate } from './ordering';
 export { type ConsumerRuntime, runtimeFromEnv } from './runtime';
 export { type ConsumerStore, MAX_STAGED_WRITES, type StoreUpdate } from './store';
 export { decodeMessage, type TransportMessage, type VoidMarker } from './transport';
-export { PermanentFailure } from '../shared/errors';

@@ -36,7 +36,8 @@ export function gate(
   startsAggregate: boolean,
 ): GateDecision {
   if (checkpoint === undefined) {
-    if (sequence === 1 || startPosition === 'first-seen' || startsAggregate) return { kind: 'apply', from: undefined };
+    if (sequence === 1 || startPosition === 'first-seen' || startsAggregate)
+      return { kind: 'apply', from: undefined };
     return { kind: 'park', last: 0 };
   }
   const { last } = checkpoint;

@@ -72,8 +72,18 @@ export class KitPersistence {
     const parkedDelete: TransactWriteItem[] =
       releases === undefined
         ? []
-        : [{ Delete: { TableName: this.tableName, Key: { id: { S: parkedEventId(this.consumer, aggregateKey, releases) } } } }];
-    await this.write([{ Update: checkpoint }, ...parkedDelete, ...writes], `the checkpoint of ${aggregateKey}`);
+        : [
+            {
+              Delete: {
+                TableName: this.tableName,
+                Key: { id: { S: parkedEventId(this.consumer, aggregateKey, releases) } },
+              },
+            },
+          ];
+    await this.write(
+      [{ Update: checkpoint }, ...parkedDelete, ...writes],
+      `the checkpoint of ${aggregateKey}`,
+    );
   }
 
   /**
@@ -105,7 +115,8 @@ export class KitPersistence {
           Update: {
             TableName: this.tableName,
             Key: { id: { S: checkpointId(this.consumer, aggregateKey) } },
-            UpdateExpression: 'SET #last = if_not_exists(#last, :zero), updatedAt = :now ADD parked :sequence',
+            UpdateExpression:
+              'SET #last = if_not_exists(#last, :zero), updatedAt = :now ADD parked :sequence',
             ConditionExpression: exists ? '#last = :last' : 'attribute_not_exists(id)',
             ExpressionAttributeNames: { '#last': 'last' },
             ExpressionAttributeValues: {
@@ -145,7 +156,12 @@ export class KitPersistence {
   async dropParked(aggregateKey: string, sequence: number): Promise<void> {
     await this.write(
       [
-        { Delete: { TableName: this.tableName, Key: { id: { S: parkedEventId(this.consumer, aggregateKey, sequence) } } } },
+        {
+          Delete: {
+            TableName: this.tableName,
+            Key: { id: { S: parkedEventId(this.consumer, aggregateKey, sequence) } },
+          },
+        },
         {
           Update: {
             TableName: this.tableName,
@@ -164,7 +180,10 @@ export class KitPersistence {
    * new: 'applied', or 'already-applied' when the marker exists (the effect happened before, and
    * the function stopped before Powertools recorded it).
    */
-  async commitEffect(eventId: string, writes: ReadonlyArray<TransactWriteItem>): Promise<'applied' | 'already-applied'> {
+  async commitEffect(
+    eventId: string,
+    writes: ReadonlyArray<TransactWriteItem>,
+  ): Promise<'applied' | 'already-applied'> {
     const expiration = Math.floor(this.now() / 1000) + this.memorySeconds;
     try {
       await this.client.send(
@@ -173,7 +192,10 @@ export class KitPersistence {
             {
               Put: {
                 TableName: this.tableName,
-                Item: { id: { S: effectMarkerId(this.consumer, eventId) }, expiration: { N: String(expiration) } },
+                Item: {
+                  id: { S: effectMarkerId(this.consumer, eventId) },
+                  expiration: { N: String(expiration) },
+                },
                 ConditionExpression: 'attribute_not_exists(id)',
               },
             },

@@ -103,7 +103,8 @@ export class RecordProcessor {
       return;
     }
     const applied = await this.applyOrdered(message, position, decision.from, record, logger, undefined);
-    if (applied) await this.drain(position.aggregateKey, advanced(checkpoint, position.sequence), record, logger);
+    if (applied)
+      await this.drain(position.aggregateKey, advanced(checkpoint, position.sequence), record, logger);
   }
 
   /**
@@ -120,13 +121,22 @@ export class RecordProcessor {
     releases: ParkedMessage | undefined,
   ): Promise<boolean> {
     const commit = (store?: StagingStore) =>
-      this.persistence.commitApply(position.aggregateKey, from, position.sequence, store?.writes ?? [], releases?.sequence);
+      this.persistence.commitApply(
+        position.aggregateKey,
+        from,
+        position.sequence,
+        store?.writes ?? [],
+        releases?.sequence,
+      );
     if (message.kind === 'void') {
       await commit();
       this.count('voided');
-      logger.error('the relay declared this sequence void (its event is in the relay failure queue); stepped over', {
-        reason: message.marker.reason,
-      });
+      logger.error(
+        'the relay declared this sequence void (its event is in the relay failure queue); stepped over',
+        {
+          reason: message.marker.reason,
+        },
+      );
       return true;
     }
     try {
@@ -141,12 +151,19 @@ export class RecordProcessor {
   }
 
   /** Applies the parked events that now follow the checkpoint, in order, while there are any. */
-  private async drain(aggregateKey: string, start: Checkpoint, record: SQSRecord, logger: Logger): Promise<void> {
+  private async drain(
+    aggregateKey: string,
+    start: Checkpoint,
+    record: SQSRecord,
+    logger: Logger,
+  ): Promise<void> {
     let checkpoint = start;
     for (let next = nextParked(checkpoint); next !== undefined; next = nextParked(checkpoint)) {
       const parked = await this.persistence.readParked(aggregateKey, next);
       if (!parked) {
-        logger.error('a parked event is listed but missing; it is dropped from the parked set', { sequence: next });
+        logger.error('a parked event is listed but missing; it is dropped from the parked set', {
+          sequence: next,
+        });
         await this.persistence.dropParked(aggregateKey, next);
         return;
       }
@@ -161,7 +178,8 @@ export class RecordProcessor {
         return;
       }
       const position = { aggregateKey, sequence: next };
-      if (!(await this.applyOrdered(message, position, checkpoint.last, record, parkedLogger, parked))) return;
+      if (!(await this.applyOrdered(message, position, checkpoint.last, record, parkedLogger, parked)))
+        return;
       this.count('resumed');
       checkpoint = advanced(checkpoint, next);
     }
@@ -219,13 +237,21 @@ export class RecordProcessor {
     // A checkpoint behind a completed idempotency record means the consumer's state was reset
     // without its idempotency records: move on rather than block the aggregate, and say so.
     if (this.definition.kind === 'ordered') {
-      logger.error('idempotency record found for an event the checkpoint has not passed; moving the checkpoint');
+      logger.error(
+        'idempotency record found for an event the checkpoint has not passed; moving the checkpoint',
+      );
       await commit();
     }
   }
 
   private async sendToDeadLetterQueue(message: DeadLetterMessage, failure: PermanentFailure, logger: Logger) {
-    await deadLetter(this.runtime.sqs, this.runtime.deadLetterQueueUrl, this.definition.name, message, failure);
+    await deadLetter(
+      this.runtime.sqs,
+      this.runtime.deadLetterQueueUrl,
+      this.definition.name,
+      message,
+      failure,
+    );
     this.count('deadLettered');
     logger.error('event sent to the dead-letter queue', { reason: failure.reason, error: failure.message });
   }
@@ -236,7 +262,8 @@ export class RecordProcessor {
 }
 
 function positionOf(message: TransportMessage): Position {
-  const { aggregatetype, aggregateid, sequence } = message.kind === 'void' ? message.marker : message.envelope;
+  const { aggregatetype, aggregateid, sequence } =
+    message.kind === 'void' ? message.marker : message.envelope;
   return { aggregateKey: `${aggregatetype}#${aggregateid}`, sequence };
 }
 
@@ -262,7 +289,10 @@ function recordOf(parked: ParkedMessage, releasing: SQSRecord): SQSRecord {
     messageId: parked.messageId,
     body: parked.body,
     messageAttributes: Object.fromEntries(
-      Object.entries(parked.attributes).map(([name, value]) => [name, { stringValue: value, dataType: 'String' }]),
+      Object.entries(parked.attributes).map(([name, value]) => [
+        name,
+        { stringValue: value, dataType: 'String' },
+      ]),
     ),
   };
 }

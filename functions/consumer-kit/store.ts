@@ -138,7 +138,11 @@ export class StagingStore implements ConsumerStore {
 
 function checkField(where: string, field: string): void {
   if (RESERVED.has(field)) {
-    throw new ValidationError(`${where} field`, 'must not be pk, sk or entityType (the kit sets them)', field);
+    throw new ValidationError(
+      `${where} field`,
+      'must not be pk, sk or entityType (the kit sets them)',
+      field,
+    );
   }
   if (!FIELD_NAME.test(field)) {
     throw new ValidationError(`${where} field`, `must match ${FIELD_NAME}`, field);

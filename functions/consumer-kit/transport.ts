@@ -37,7 +37,8 @@ export interface VoidMarker {
 export function decodeMessage(record: SQSRecord, kind: ConsumerKind): TransportMessage {
   const body = parseJson(record.body);
   if (kind === 'ordered') {
-    if (attribute(record, TRANSPORT_ATTRIBUTES.kind) === VOID_MESSAGE_KIND) return { kind: 'void', marker: voidMarker(body) };
+    if (attribute(record, TRANSPORT_ATTRIBUTES.kind) === VOID_MESSAGE_KIND)
+      return { kind: 'void', marker: voidMarker(body) };
     return {
       kind: 'event',
       envelope: envelopeOf(body),
@@ -75,7 +76,12 @@ function envelopeOf(value: unknown): EventEnvelope {
 function voidMarker(value: unknown): VoidMarker {
   if (!isObject(value)) throw malformed('a void marker must be a JSON object');
   const { aggregatetype, aggregateid, sequence, id, reason } = value;
-  if (typeof aggregatetype !== 'string' || typeof aggregateid !== 'string' || aggregatetype === '' || aggregateid === '') {
+  if (
+    typeof aggregatetype !== 'string' ||
+    typeof aggregateid !== 'string' ||
+    aggregatetype === '' ||
+    aggregateid === ''
+  ) {
     throw malformed('a void marker needs aggregatetype and aggregateid');
   }
   if (!Number.isSafeInteger(sequence) || (sequence as number) < 1) {

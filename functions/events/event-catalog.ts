@@ -345,7 +345,13 @@ export function parseWithSchema<S extends z.ZodType>(schema: S, data: unknown): 
   }>;
   const issue = issues[0];
   const path = (issue?.path ?? []).map((segment) => (typeof segment === 'object' ? segment.key : segment));
-  return { ok: false, path, message: issue?.message ?? 'invalid', given: valueAt(data, path), issues: issues.length };
+  return {
+    ok: false,
+    path,
+    message: issue?.message ?? 'invalid',
+    given: valueAt(data, path),
+    issues: issues.length,
+  };
 }
 
 /** Parses data with a definition's schema; throws EventSchemaError naming the path. */

@@ -12,7 +12,9 @@ import { AGGREGATE_ID_PATTERN } from '../shared/envelope';
 export { MAX_ORDER_LINES };
 
 /** The id of an order, as it appears in paths and aggregate keys. */
-export const OrderIdSchema = z.string().regex(AGGREGATE_ID_PATTERN, 'must be 1 to 99 letters, digits or ._:@-');
+export const OrderIdSchema = z
+  .string()
+  .regex(AGGREGATE_ID_PATTERN, 'must be 1 to 99 letters, digits or ._:@-');
 
 /** `POST /orders`. Without `orderId`, the API chooses one (a retry with the same Idempotency-Key gets the same). */
 export const PlaceOrderCommand = z

@@ -36,7 +36,6 @@ const orders = new OrderService(
   }),
 );
 
-
 interface Route {
   readonly method: 'GET' | 'POST';
   readonly pattern: RegExp;
@@ -55,7 +54,8 @@ const ROUTES: ReadonlyArray<Route> = [
   {
     method: 'POST',
     pattern: /^\/orders\/([^/]+)\/items$/,
-    run: async (id, body, meta) => summary(await orders.addItem(id, checked(AddItemCommand, body, 'body'), meta)),
+    run: async (id, body, meta) =>
+      summary(await orders.addItem(id, checked(AddItemCommand, body, 'body'), meta)),
   },
   {
     method: 'POST',
@@ -85,37 +85,44 @@ const ROUTES: ReadonlyArray<Route> = [
  * transaction. Every POST needs an `Idempotency-Key` header: the key is recorded in the same
  * transaction, so a retry commits nothing and answers with the first result.
  */
-export const handler = middy(async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
-  const method = event.requestContext?.http?.method ?? 'GET';
-  const path = event.rawPath ?? '/';
-  const route = ROUTES.find((r) => r.method === method && r.pattern.test(path));
-  if (!route) return json(404, { error: 'NotFound', message: `no route for ${method} ${path}` });
-  const body = parseBody(event);
-  if (body === INVALID_JSON) return json(400, { error: 'ValidationError', message: 'request body is not valid JSON' });
-  const headers = event.headers ?? {};
-  const traceparent = requestTraceparent(headers[ORDER_API_HEADERS.traceparent]);
-  const key = headers[ORDER_API_HEADERS.idempotencyKey];
-  if (method === 'POST' && !key) {
-    return json(400, {
-      error: 'IdempotencyKeyRequired',
-      message: `send an ${ORDER_API_HEADERS.idempotencyKey} header (a UUID per command): without it a retried command would commit twice`,
-    });
-  }
-  const meta: CommandMeta = {
-    correlationId: headers[ORDER_API_HEADERS.correlationId] ?? event.requestContext?.requestId,
-    traceparent,
-    ...(key ? { idempotency: { key, fingerprint: fingerprintOf(method, path, body) } } : {}),
-  };
-  logger.info('command received', { method, path, traceparent, correlation_id: meta.correlationId });
-  try {
-    const result = await route.run(path.match(route.pattern)?.[1] ?? '', body, meta);
-    if (result === null) return json(404, { error: 'NotFound', message: `${path} does not exist` });
-    const replayed = typeof result === 'object' && (result as { replayed?: boolean }).replayed === true;
-    return json(method === 'POST' ? 201 : 200, result, replayed ? { [ORDER_API_HEADERS.idempotentReplayed]: 'true' } : {});
-  } catch (error) {
-    return toHttpError(error, key !== undefined);
-  }
-})
+export const handler = middy(
+  async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+    const method = event.requestContext?.http?.method ?? 'GET';
+    const path = event.rawPath ?? '/';
+    const route = ROUTES.find((r) => r.method === method && r.pattern.test(path));
+    if (!route) return json(404, { error: 'NotFound', message: `no route for ${method} ${path}` });
+    const body = parseBody(event);
+    if (body === INVALID_JSON)
+      return json(400, { error: 'ValidationError', message: 'request body is not valid JSON' });
+    const headers = event.headers ?? {};
+    const traceparent = requestTraceparent(headers[ORDER_API_HEADERS.traceparent]);
+    const key = headers[ORDER_API_HEADERS.idempotencyKey];
+    if (method === 'POST' && !key) {
+      return json(400, {
+        error: 'IdempotencyKeyRequired',
+        message: `send an ${ORDER_API_HEADERS.idempotencyKey} header (a UUID per command): without it a retried command would commit twice`,
+      });
+    }
+    const meta: CommandMeta = {
+      correlationId: headers[ORDER_API_HEADERS.correlationId] ?? event.requestContext?.requestId,
+      traceparent,
+      ...(key ? { idempotency: { key, fingerprint: fingerprintOf(method, path, body) } } : {}),
+    };
+    logger.info('command received', { method, path, traceparent, correlation_id: meta.correlationId });
+    try {
+      const result = await route.run(path.match(route.pattern)?.[1] ?? '', body, meta);
+      if (result === null) return json(404, { error: 'NotFound', message: `${path} does not exist` });
+      const replayed = typeof result === 'object' && (result as { replayed?: boolean }).replayed === true;
+      return json(
+        method === 'POST' ? 201 : 200,
+        result,
+        replayed ? { [ORDER_API_HEADERS.idempotentReplayed]: 'true' } : {},
+      );
+    } catch (error) {
+      return toHttpError(error, key !== undefined);
+    }
+  },
+)
   .use(captureLambdaHandler(tracer))
   .use(injectLambdaContext(logger));
 
@@ -125,7 +132,12 @@ function summary(result: {
   eventIds: ReadonlyArray<string>;
   replayed: boolean;
 }) {
-  return { orderId: result.aggregateId, version: result.version, eventIds: result.eventIds, replayed: result.replayed };
+  return {
+    orderId: result.aggregateId,
+    version: result.version,
+    eventIds: result.eventIds,
+    replayed: result.replayed,
+  };
 }
 
 const INVALID_JSON = Symbol('invalid JSON');
@@ -133,7 +145,9 @@ const INVALID_JSON = Symbol('invalid JSON');
 function parseBody(event: APIGatewayProxyEventV2): unknown {
   if (!event.body) return undefined;
   try {
-    return JSON.parse(event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body);
+    return JSON.parse(
+      event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body,
+    );
   } catch {
     return INVALID_JSON;
   }
@@ -153,12 +167,19 @@ function fingerprintOf(method: string, path: string, body: unknown): string {
 }
 
 /** DynamoDB errors that mean "too busy now": the request had no effect. */
-const THROTTLING_ERRORS = new Set(['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded']);
+const THROTTLING_ERRORS = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+]);
 
 function toHttpError(error: unknown, withKey: boolean): APIGatewayProxyStructuredResultV2 {
-  if (error instanceof ConcurrencyConflictError) return json(409, { error: error.code, message: error.message });
-  if (error instanceof IdempotencyKeyReuseError) return json(422, { error: error.code, message: error.message });
-  if (error instanceof TransactionConflictError) return json(503, { error: error.code, message: error.message });
+  if (error instanceof ConcurrencyConflictError)
+    return json(409, { error: error.code, message: error.message });
+  if (error instanceof IdempotencyKeyReuseError)
+    return json(422, { error: error.code, message: error.message });
+  if (error instanceof TransactionConflictError)
+    return json(503, { error: error.code, message: error.message });
   if (error instanceof OutboxError) {
     const status = error.code === 'InvalidTransition' || error.code === 'OrderLimit' ? 409 : 400;
     return json(status, { error: error.code, message: error.message });
@@ -166,7 +187,10 @@ function toHttpError(error: unknown, withKey: boolean): APIGatewayProxyStructure
   if (THROTTLING_ERRORS.has((error as Error)?.name)) {
     // DynamoDB throttled the command beyond the SDK's own retries: nothing was written.
     logger.warn('command throttled', { error: (error as Error).name });
-    return json(503, { error: 'Throttled', message: 'the table is busy; nothing was written: retry the command with backoff' });
+    return json(503, {
+      error: 'Throttled',
+      message: 'the table is busy; nothing was written: retry the command with backoff',
+    });
   }
   logger.error('command failed', { error: (error as Error).message });
   // An unknown failure may come after the commit (the answer was lost): only the key makes a retry safe.
@@ -183,5 +207,9 @@ function json(
   body: unknown,
   headers: Record<string, string> = {},
 ): APIGatewayProxyStructuredResultV2 {
-  return { statusCode, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  };
 }

@@ -75,7 +75,11 @@ export class OrderService {
   ) {}
 
   /** Places a new order; fails with ConcurrencyConflictError if the id is taken. */
-  placeOrder(orderId: string, input: Omit<PlaceOrderInput, 'orderId'>, meta: CommandMeta = {}): Promise<CommitResult> {
+  placeOrder(
+    orderId: string,
+    input: Omit<PlaceOrderInput, 'orderId'>,
+    meta: CommandMeta = {},
+  ): Promise<CommitResult> {
     const id = checked(OrderIdSchema, orderId, 'orderId');
     const { customerId, lines, currency = DEFAULT_CURRENCY } = checked(PlaceOrderCommand, input, 'request');
     const total = totalOf(lines);
@@ -96,7 +100,10 @@ export class OrderService {
     const valid = checked(AddItemCommand, line, 'line');
     return this.change(orderId, 'add an item to', ['PLACED'], meta, (order) => {
       if (order.lines.length >= MAX_ORDER_LINES) {
-        throw new OrderLimitError(orderId, `already has ${order.lines.length} lines, the most an order may have`);
+        throw new OrderLimitError(
+          orderId,
+          `already has ${order.lines.length} lines, the most an order may have`,
+        );
       }
       const lines = [...order.lines, valid];
       const total = totalOf(lines);

@@ -1,8 +1,8 @@
 import { type DynamoDBClient, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
-  type SendMessageBatchRequestEntry,
   SendMessageBatchCommand,
+  type SendMessageBatchRequestEntry,
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
@@ -43,7 +43,11 @@ export class DynamoDbOutboxReader implements OutboxReader {
     private readonly tableName: string,
   ) {}
 
-  async readRange(aggregateKey: string, fromSequence: number, toSequence: number): Promise<Array<Record<string, unknown>>> {
+  async readRange(
+    aggregateKey: string,
+    fromSequence: number,
+    toSequence: number,
+  ): Promise<Array<Record<string, unknown>>> {
     const items: Array<Record<string, unknown>> = [];
     let exclusiveStartKey: QueryCommand['input']['ExclusiveStartKey'];
     do {
@@ -157,7 +161,9 @@ function entryOf(message: FifoMessage, index: number): SendMessageBatchRequestEn
       }),
       MessageGroupId: aggregateKey,
       MessageDeduplicationId: `void-${eventId ?? `${aggregateKey}-${sequence}`}`.slice(0, 128),
-      MessageAttributes: { [TRANSPORT_ATTRIBUTES.kind]: { DataType: 'String', StringValue: VOID_MESSAGE_KIND } },
+      MessageAttributes: {
+        [TRANSPORT_ATTRIBUTES.kind]: { DataType: 'String', StringValue: VOID_MESSAGE_KIND },
+      },
     };
   }
   const { event } = message;
@@ -168,7 +174,11 @@ function entryOf(message: FifoMessage, index: number): SendMessageBatchRequestEn
     MessageGroupId: event.pk,
     MessageDeduplicationId: event.envelope.id,
     ...(message.startsAggregate
-      ? { MessageAttributes: { [TRANSPORT_ATTRIBUTES.startsAggregate]: { DataType: 'String', StringValue: 'true' } } }
+      ? {
+          MessageAttributes: {
+            [TRANSPORT_ATTRIBUTES.startsAggregate]: { DataType: 'String', StringValue: 'true' },
+          },
+        }
       : {}),
     ...(traceHeader
       ? { MessageSystemAttributes: { AWSTraceHeader: { DataType: 'String', StringValue: traceHeader } } }
@@ -214,7 +224,8 @@ export class DynamoDbHeartbeatStore implements HeartbeatStore {
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: { pk: { S: RELAY_ITEMS.heartbeatPk }, sk: { S: KEYS.relaySk } },
-          UpdateExpression: 'SET seenSeq = :seq, seenWrittenAt = :writtenAt, seenAt = :now, entityType = :type',
+          UpdateExpression:
+            'SET seenSeq = :seq, seenWrittenAt = :writtenAt, seenAt = :now, entityType = :type',
           ConditionExpression: 'attribute_not_exists(seenSeq) OR seenSeq < :seq',
           ExpressionAttributeValues: {
             ':seq': { N: String(seq) },

@@ -16,7 +16,11 @@ export interface EntryFailure {
 /** Reads committed outbox items straight from the table, when the batch does not carry them. */
 export interface OutboxReader {
   /** Outbox items of one aggregate with `fromSequence <= sequence <= toSequence`, unmarshalled, in order. */
-  readRange(aggregateKey: string, fromSequence: number, toSequence: number): Promise<Array<Record<string, unknown>>>;
+  readRange(
+    aggregateKey: string,
+    fromSequence: number,
+    toSequence: number,
+  ): Promise<Array<Record<string, unknown>>>;
 }
 
 /** PutEvents to the bus; returns the entries that failed. Throws if the whole call failed. */

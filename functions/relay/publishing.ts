@@ -17,7 +17,11 @@ export interface PublishSettings {
  * failure queue and returns true, or returns false when it could not (then the entry counts as
  * failing, to be retried).
  */
-export type RejectionSink = (event: StoredOutboxEvent, target: string, failure: EntryFailure) => Promise<boolean>;
+export type RejectionSink = (
+  event: StoredOutboxEvent,
+  target: string,
+  failure: EntryFailure,
+) => Promise<boolean>;
 
 /** Per aggregate key, the lowest sequence a target did not take (after every retry). */
 export type FirstFailures = Map<string, number>;
@@ -82,11 +86,14 @@ export class Publisher {
     );
     await run.complete(this.settings.concurrency);
     if (run.firstFailed.size > 0) {
-      this.ports.telemetry.warn('SendMessageBatch entries still failing after retries; records will be retried', {
-        queueUrl,
-        aggregates: run.firstFailed.size,
-        errors: [...run.lastErrors].slice(0, 5),
-      });
+      this.ports.telemetry.warn(
+        'SendMessageBatch entries still failing after retries; records will be retried',
+        {
+          queueUrl,
+          aggregates: run.firstFailed.size,
+          errors: [...run.lastErrors].slice(0, 5),
+        },
+      );
     }
     return run.firstFailed;
   }
@@ -171,7 +178,11 @@ class FifoRun {
         continue;
       }
       this.lastErrors.add(`${failure.code}: ${failure.message}`.slice(0, 200));
-      if (failure.permanent && item.kind === 'event' && (await this.onRejected(item.event, this.queueUrl, failure))) {
+      if (
+        failure.permanent &&
+        item.kind === 'event' &&
+        (await this.onRejected(item.event, this.queueUrl, failure))
+      ) {
         // Replaced in place, so the group's order holds and ordered consumers can step over it.
         group.pending[0] = { kind: 'void', void: voidOf(item.event, `RejectedByTarget: ${failure.code}`) };
         continue;

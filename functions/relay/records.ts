@@ -44,9 +44,16 @@ export interface BatchPlan {
   /** Outbox items the batch carries, by aggregate key and sequence. */
   readonly links: Map<string, Map<number, Link>>;
   /** Sweeper probes, newest last. */
-  readonly probes: Array<{ readonly seq: number; readonly writtenAt: string; readonly streamSequenceNumber: string }>;
+  readonly probes: Array<{
+    readonly seq: number;
+    readonly writtenAt: string;
+    readonly streamSequenceNumber: string;
+  }>;
   /** Records that are not readable enough to place: to the failure queue on their own. */
-  readonly unreadable: Array<{ readonly streamSequenceNumber: string; readonly message: RelayFailureMessage }>;
+  readonly unreadable: Array<{
+    readonly streamSequenceNumber: string;
+    readonly message: RelayFailureMessage;
+  }>;
 }
 
 /**
@@ -59,12 +66,17 @@ export interface BatchPlan {
  * @throws ValidationError when a record has no SequenceNumber (Lambda always sets it)
  */
 export function planBatch(records: ReadonlyArray<DynamoDBRecord>): BatchPlan {
-  if (!Array.isArray(records)) throw new ValidationError('records', 'must be an array of DynamoDB stream records', records);
+  if (!Array.isArray(records))
+    throw new ValidationError('records', 'must be an array of DynamoDB stream records', records);
   const plan: BatchPlan = { announcements: new Map(), links: new Map(), probes: [], unreadable: [] };
   for (const record of records) {
     const streamSequenceNumber = record.dynamodb?.SequenceNumber;
     if (!streamSequenceNumber) {
-      throw new ValidationError('record.dynamodb.SequenceNumber', 'is required on every stream record', streamSequenceNumber);
+      throw new ValidationError(
+        'record.dynamodb.SequenceNumber',
+        'is required on every stream record',
+        streamSequenceNumber,
+      );
     }
     placeRecord(plan, record, streamSequenceNumber);
   }
@@ -79,7 +91,8 @@ function placeRecord(plan: BatchPlan, record: DynamoDBRecord, streamSequenceNumb
   let item: Record<string, unknown>;
   try {
     const image = record.dynamodb?.NewImage as Record<string, AttributeValue> | undefined;
-    if (!image) throw new ValidationError('NewImage', 'is missing (is the stream view NEW_IMAGE?)', undefined);
+    if (!image)
+      throw new ValidationError('NewImage', 'is missing (is the stream view NEW_IMAGE?)', undefined);
     item = unmarshall(image);
   } catch (error) {
     plan.unreadable.push({
@@ -101,7 +114,11 @@ function placeRecord(plan: BatchPlan, record: DynamoDBRecord, streamSequenceNumb
       return;
     }
     case ENTITY_TYPES.relay:
-      if (item.pk === RELAY_ITEMS.probePk && Number.isSafeInteger(item.seq) && typeof item.writtenAt === 'string') {
+      if (
+        item.pk === RELAY_ITEMS.probePk &&
+        Number.isSafeInteger(item.seq) &&
+        typeof item.writtenAt === 'string'
+      ) {
         plan.probes.push({ seq: item.seq as number, writtenAt: item.writtenAt, streamSequenceNumber });
       }
       return;
@@ -121,7 +138,8 @@ function placeAnnouncement(
     const { aggregateKey, from, to } = committedRange(item);
     const list = plan.announcements.get(aggregateKey) ?? [];
     // A duplicated record announces the same transaction twice: once is enough.
-    if (!list.some((known) => known.from === from && known.to === to)) list.push({ from, to, streamSequenceNumber });
+    if (!list.some((known) => known.from === from && known.to === to))
+      list.push({ from, to, streamSequenceNumber });
     plan.announcements.set(aggregateKey, list);
   } catch (error) {
     plan.unreadable.push({
@@ -194,7 +212,12 @@ export function decodeOutboxItem(
 }
 
 /** The void marker for a sequence of an aggregate key. */
-export function voided(aggregateKey: string, sequence: number, reason: string, eventId?: string): VoidedSequence {
+export function voided(
+  aggregateKey: string,
+  sequence: number,
+  reason: string,
+  eventId?: string,
+): VoidedSequence {
   const parts = parseAggregateKey(aggregateKey);
   return {
     aggregateKey,

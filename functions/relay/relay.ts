@@ -52,7 +52,10 @@ export class Relay {
     private readonly ports: RelayPorts,
     private readonly options: RelayOptions,
   ) {
-    if (!Array.isArray(options.queueUrls) || !options.queueUrls.every((url) => typeof url === 'string' && url.length > 0)) {
+    if (
+      !Array.isArray(options.queueUrls) ||
+      !options.queueUrls.every((url) => typeof url === 'string' && url.length > 0)
+    ) {
       throw new ValidationError('options.queueUrls', 'must be an array of queue URLs', options.queueUrls);
     }
     this.concurrency = positiveInt('options.concurrency', options.concurrency ?? 4);
@@ -151,7 +154,9 @@ export class Relay {
       const messages: FifoMessage[] = [];
       for (const link of chain.links) {
         if (link.kind !== 'poison') busEvents.push(link.event);
-        messages.push(link.kind === 'event' ? { kind: 'event', event: link.event } : { kind: 'void', void: link.void });
+        messages.push(
+          link.kind === 'event' ? { kind: 'event', event: link.event } : { kind: 'void', void: link.void },
+        );
       }
       fifo.set(chain.key, messages);
     }
@@ -181,7 +186,11 @@ export class Relay {
    * Acknowledges the state records whose every event reached every target, and reports the
    * others; counts and times what was published.
    */
-  private settle(chains: ReadonlyArray<Chain>, failures: ReadonlyArray<FirstFailures>, failed: Set<string>): void {
+  private settle(
+    chains: ReadonlyArray<Chain>,
+    failures: ReadonlyArray<FirstFailures>,
+    failed: Set<string>,
+  ): void {
     let published = 0;
     for (const chain of chains) {
       const firstFailed = Math.min(...failures.map((f) => f.get(chain.key) ?? Number.POSITIVE_INFINITY));
@@ -240,6 +249,7 @@ export class Relay {
 }
 
 function positiveInt(field: string, value: number): number {
-  if (!Number.isInteger(value) || value < 1) throw new ValidationError(field, 'must be a positive integer', value);
+  if (!Number.isInteger(value) || value < 1)
+    throw new ValidationError(field, 'must be a positive integer', value);
   return value;
 }

@@ -48,7 +48,10 @@ export function sqsRefusedCharacter(text: string): string | undefined {
  * U+FFFF) become `\uXXXX` escapes, so the text still parses to the same value.
  */
 export function sqsSafeJson(json: string): string {
-  return json.replace(/[\uFFFE\uFFFF]/g, (character) => `\\u${(character.codePointAt(0) ?? 0).toString(16).toUpperCase()}`);
+  return json.replace(
+    /[\uFFFE\uFFFF]/g,
+    (character) => `\\u${(character.codePointAt(0) ?? 0).toString(16).toUpperCase()}`,
+  );
 }
 
 /**

@@ -94,13 +94,22 @@ export interface CommittedRange {
 export function committedRange(item: Record<string, unknown>): CommittedRange {
   const { pk, sk, entityType } = item;
   if (entityType !== ENTITY_TYPES.aggregate || sk !== KEYS.stateSk) {
-    throw new ValidationError('stateItem', `must be an ${ENTITY_TYPES.aggregate} item with sk ${KEYS.stateSk}`, sk);
+    throw new ValidationError(
+      'stateItem',
+      `must be an ${ENTITY_TYPES.aggregate} item with sk ${KEYS.stateSk}`,
+      sk,
+    );
   }
-  if (typeof pk !== 'string' || pk.length === 0) throw new ValidationError('stateItem.pk', 'must be a non-empty string', pk);
+  if (typeof pk !== 'string' || pk.length === 0)
+    throw new ValidationError('stateItem.pk', 'must be a non-empty string', pk);
   const to = Number(item[STATE_ATTRIBUTES.version]);
   const from = Number(item[STATE_ATTRIBUTES.committedFrom]);
   if (!Number.isSafeInteger(to) || to < 1) {
-    throw new ValidationError('stateItem.version', 'must be a positive integer', item[STATE_ATTRIBUTES.version]);
+    throw new ValidationError(
+      'stateItem.version',
+      'must be a positive integer',
+      item[STATE_ATTRIBUTES.version],
+    );
   }
   if (!Number.isSafeInteger(from) || from < 1 || from > to) {
     throw new ValidationError(

@@ -288,7 +288,11 @@ export class OutboxWriter {
     envelopes: ReadonlyArray<EventEnvelope>,
     time: Date,
   ): TransactWriteItem {
-    const { key, fingerprint, ttlSeconds = DEFAULT_COMMAND_TTL_SECONDS } = request.idempotency as CommandIdempotency;
+    const {
+      key,
+      fingerprint,
+      ttlSeconds = DEFAULT_COMMAND_TTL_SECONDS,
+    } = request.idempotency as CommandIdempotency;
     return {
       Put: {
         TableName: this.tableName,
@@ -366,7 +370,10 @@ export class OutboxWriter {
     );
     if (!Item) {
       // Expired between the cancelled write and this read: nothing to replay, and nothing written.
-      throw new OutboxError('IdempotencyRecordExpired', `the record of idempotency key ${idempotency.key} expired; send the command again with a new key`);
+      throw new OutboxError(
+        'IdempotencyRecordExpired',
+        `the record of idempotency key ${idempotency.key} expired; send the command again with a new key`,
+      );
     }
     const record = unmarshall(Item);
     if (record.fingerprint !== idempotency.fingerprint) throw new IdempotencyKeyReuseError(idempotency.key);
@@ -398,10 +405,21 @@ function validateRequest(request: CommitRequest): void {
       throw new ValidationError('idempotency.key', 'must be 1 to 200 visible ASCII characters', key);
     }
     if (typeof fingerprint !== 'string' || fingerprint.length === 0 || fingerprint.length > 200) {
-      throw new ValidationError('idempotency.fingerprint', 'must be a string of 1 to 200 characters', fingerprint);
+      throw new ValidationError(
+        'idempotency.fingerprint',
+        'must be a string of 1 to 200 characters',
+        fingerprint,
+      );
     }
-    if (ttlSeconds !== undefined && (!Number.isInteger(ttlSeconds) || ttlSeconds < 60 || ttlSeconds > 30 * 86_400)) {
-      throw new ValidationError('idempotency.ttlSeconds', 'must be a whole number from 60 to 2592000', ttlSeconds);
+    if (
+      ttlSeconds !== undefined &&
+      (!Number.isInteger(ttlSeconds) || ttlSeconds < 60 || ttlSeconds > 30 * 86_400)
+    ) {
+      throw new ValidationError(
+        'idempotency.ttlSeconds',
+        'must be a whole number from 60 to 2592000',
+        ttlSeconds,
+      );
     }
   }
   if (!Number.isSafeInteger(request.expectedVersion) || request.expectedVersion < 0) {
@@ -458,7 +476,9 @@ function checkTransactionLimits(items: TransactWriteItem[]): void {
 /** Whether a cancelled transaction failed the condition of action `index`. */
 function cancelledAt(error: unknown, index: number): boolean {
   if (!isAwsError(error, 'TransactionCanceledException')) return false;
-  return (error as TransactionCanceledException).CancellationReasons?.[index]?.Code === 'ConditionalCheckFailed';
+  return (
+    (error as TransactionCanceledException).CancellationReasons?.[index]?.Code === 'ConditionalCheckFailed'
+  );
 }
 
 function translateCancellation(

@@ -18,7 +18,14 @@ import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { ENTITY_TYPES, KEYS, RELAY_ITEMS } from '../../contract/keys';
 import { ValidationError } from '../shared/errors';
-import type { FailedBatch, FailedBatchStore, Heartbeat, LostWindow, OutboxScanner, RelayBookkeeping } from './ports';
+import type {
+  FailedBatch,
+  FailedBatchStore,
+  Heartbeat,
+  LostWindow,
+  OutboxScanner,
+  RelayBookkeeping,
+} from './ports';
 
 /** Prefix under which the stream mapping writes discarded batches (Lambda's S3 on-failure naming). */
 export const LAMBDA_FAILURE_PREFIX = 'aws/lambda/';
@@ -39,11 +46,18 @@ export class DynamoDbRelayBookkeeping implements RelayBookkeeping {
         Key: this.key(RELAY_ITEMS.probePk),
         UpdateExpression:
           'ADD seq :one SET writtenAt = :now, entityType = :type, firstWrittenAt = if_not_exists(firstWrittenAt, :now)',
-        ExpressionAttributeValues: { ':one': { N: '1' }, ':now': { S: now.toISOString() }, ':type': { S: ENTITY_TYPES.relay } },
+        ExpressionAttributeValues: {
+          ':one': { N: '1' },
+          ':now': { S: now.toISOString() },
+          ':type': { S: ENTITY_TYPES.relay },
+        },
         ReturnValues: 'ALL_NEW',
       }),
     );
-    return { seq: Number(Attributes?.seq?.N ?? '1'), firstWrittenAt: Attributes?.firstWrittenAt?.S ?? now.toISOString() };
+    return {
+      seq: Number(Attributes?.seq?.N ?? '1'),
+      firstWrittenAt: Attributes?.firstWrittenAt?.S ?? now.toISOString(),
+    };
   }
 
   async readHeartbeat(): Promise<Heartbeat | undefined> {
@@ -67,13 +81,19 @@ export class DynamoDbRelayBookkeeping implements RelayBookkeeping {
     await this.client.send(
       new PutItemCommand({
         TableName: this.tableName,
-        Item: marshall({ ...this.plainKey(RELAY_ITEMS.lostWindowPk), entityType: ENTITY_TYPES.relay, ...window }),
+        Item: marshall({
+          ...this.plainKey(RELAY_ITEMS.lostWindowPk),
+          entityType: ENTITY_TYPES.relay,
+          ...window,
+        }),
       }),
     );
   }
 
   async deleteLostWindow(): Promise<void> {
-    await this.client.send(new DeleteItemCommand({ TableName: this.tableName, Key: this.key(RELAY_ITEMS.lostWindowPk) }));
+    await this.client.send(
+      new DeleteItemCommand({ TableName: this.tableName, Key: this.key(RELAY_ITEMS.lostWindowPk) }),
+    );
   }
 
   private async get(pk: string): Promise<Record<string, unknown> | undefined> {
@@ -115,7 +135,10 @@ export class S3FailedBatchStore implements FailedBatchStore {
         for (const object of page.Contents ?? []) {
           if (!object.Key) continue;
           const retried = retryKeyTime(object.Key);
-          found.push({ key: object.Key, firstFailedAt: retried ?? (object.LastModified ?? new Date()).toISOString() });
+          found.push({
+            key: object.Key,
+            firstFailedAt: retried ?? (object.LastModified ?? new Date()).toISOString(),
+          });
         }
         token = page.NextContinuationToken;
       } while (token && found.length < limit * 2);
@@ -136,7 +159,11 @@ export class S3FailedBatchStore implements FailedBatchStore {
         Bucket: this.bucket,
         Key: key,
         ContentType: 'application/json',
-        Body: JSON.stringify({ firstFailedAt: batch.firstFailedAt, attempts: batch.attempts, payload: { Records: batch.records } }),
+        Body: JSON.stringify({
+          firstFailedAt: batch.firstFailedAt,
+          attempts: batch.attempts,
+          payload: { Records: batch.records },
+        }),
       }),
     );
   }
@@ -160,10 +187,15 @@ export function parseFailedBatch(key: string, text: string, storedAt: string): F
     throw new ValidationError(`failure bucket object ${key}`, 'is not JSON', text.slice(0, 40));
   }
   // The documented record shows `"payload": "<Whole Event>"`: the event as a JSON string; accept an object too.
-  const payload = typeof document.payload === 'string' ? (JSON.parse(document.payload) as unknown) : document.payload;
+  const payload =
+    typeof document.payload === 'string' ? (JSON.parse(document.payload) as unknown) : document.payload;
   const records = (payload as { Records?: unknown } | undefined)?.Records;
   if (!Array.isArray(records)) {
-    throw new ValidationError(`failure bucket object ${key}`, 'has no payload.Records (is it an S3 on-failure record?)', payload);
+    throw new ValidationError(
+      `failure bucket object ${key}`,
+      'has no payload.Records (is it an S3 on-failure record?)',
+      payload,
+    );
   }
   const info = document.DDBStreamBatchInfo as { approximateArrivalOfFirstRecord?: string } | undefined;
   return {
@@ -199,7 +231,11 @@ export class DynamoDbOutboxScanner implements OutboxScanner {
       new ScanCommand({
         TableName: this.tableName,
         FilterExpression: 'entityType = :outbox AND occurredAt >= :from AND occurredAt < :to',
-        ExpressionAttributeValues: { ':outbox': { S: ENTITY_TYPES.outbox }, ':from': { S: from }, ':to': { S: to } },
+        ExpressionAttributeValues: {
+          ':outbox': { S: ENTITY_TYPES.outbox },
+          ':from': { S: from },
+          ':to': { S: to },
+        },
         Limit: limit,
         ConsistentRead: true,
         ...(cursor ? { ExclusiveStartKey: JSON.parse(cursor) } : {}),

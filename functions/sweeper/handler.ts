@@ -40,7 +40,11 @@ export const handler = middy(async (_event: unknown, context: Context): Promise<
   const result = await sweeper.sweep();
   // Emitted on every run, 0 included: the alarms treat missing data as breaching (a broken sweeper).
   metrics.addMetric(SWEEPER_METRICS.relayProbeLag, MetricUnit.Seconds, result.relayProbeLagSeconds);
-  metrics.addMetric(SWEEPER_METRICS.oldestUnrecovered, MetricUnit.Seconds, result.oldestUnrecoveredAgeSeconds);
+  metrics.addMetric(
+    SWEEPER_METRICS.oldestUnrecovered,
+    MetricUnit.Seconds,
+    result.oldestUnrecoveredAgeSeconds,
+  );
   metrics.addMetric(SWEEPER_METRICS.recordsRecovered, MetricUnit.Count, result.recordsRecovered);
   metrics.addMetric(SWEEPER_METRICS.recoveryFailures, MetricUnit.Count, result.recoveryFailures);
   metrics.addMetric(SWEEPER_METRICS.recoveryGivenUp, MetricUnit.Count, result.recoveryGivenUp);

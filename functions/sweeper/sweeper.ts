@@ -122,10 +122,13 @@ export class Sweeper {
       };
       await this.ports.bookkeeping.saveLostWindow(opened);
       counts.opened++;
-      this.ports.telemetry.error('the relay has read no stream record for nearly 24 hours; a lost window is open', {
-        from: opened.from,
-        lagSeconds: Math.round(lagMs / 1000),
-      });
+      this.ports.telemetry.error(
+        'the relay has read no stream record for nearly 24 hours; a lost window is open',
+        {
+          from: opened.from,
+          lagSeconds: Math.round(lagMs / 1000),
+        },
+      );
       return opened;
     }
     if (window && !window.to && lagMs <= 2 * this.options.intervalSeconds * 1000) {
@@ -137,14 +140,22 @@ export class Sweeper {
   }
 
   /** Re-publishes the outbox events committed in a closed window, a page at a time within budget. */
-  private async recoverWindow(window: LostWindow, counts: { budget: number; recovered: number; failures: number }) {
+  private async recoverWindow(
+    window: LostWindow,
+    counts: { budget: number; recovered: number; failures: number },
+  ) {
     let cursor = window.cursor;
     do {
       if (counts.budget <= 0 || this.remainingMs() < TIME_RESERVE_MS) {
         await this.ports.bookkeeping.saveLostWindow({ ...window, ...(cursor ? { cursor } : {}) });
         return;
       }
-      const page = await this.ports.scanner.scan(window.from, window.to ?? window.from, cursor, this.batchSize);
+      const page = await this.ports.scanner.scan(
+        window.from,
+        window.to ?? window.from,
+        cursor,
+        this.batchSize,
+      );
       const records = windowRecords(page.items);
       const failed = await this.publish(records, counts);
       if (failed.length > 0) {
@@ -174,7 +185,11 @@ export class Sweeper {
         await this.giveUp(batch, failed);
         counts.givenUp += failed.length;
       } else if (failed.length > 0) {
-        await this.ports.failedBatches.keep({ records: failed, firstFailedAt: batch.firstFailedAt, attempts: batch.attempts + 1 });
+        await this.ports.failedBatches.keep({
+          records: failed,
+          firstFailedAt: batch.firstFailedAt,
+          attempts: batch.attempts + 1,
+        });
         oldest = Math.min(oldest ?? Number.POSITIVE_INFINITY, Date.parse(batch.firstFailedAt));
       }
       await this.ports.failedBatches.delete(key);
@@ -192,18 +207,24 @@ export class Sweeper {
     counts.recovered += records.length - failed.length;
     counts.failures += failed.length;
     if (failed.length > 0) {
-      this.ports.telemetry.warn('the relay core could not publish some recovered records; the next sweep retries', {
-        failed: failed.length,
-      });
+      this.ports.telemetry.warn(
+        'the relay core could not publish some recovered records; the next sweep retries',
+        {
+          failed: failed.length,
+        },
+      );
     }
     return failed;
   }
 
   private async giveUp(batch: FailedBatch, failed: ReadonlyArray<DynamoDBRecord>): Promise<void> {
-    this.ports.telemetry.error('recovery given up after every attempt; records sent to the relay failure queue', {
-      records: failed.length,
-      firstFailedAt: batch.firstFailedAt,
-    });
+    this.ports.telemetry.error(
+      'recovery given up after every attempt; records sent to the relay failure queue',
+      {
+        records: failed.length,
+        firstFailedAt: batch.firstFailedAt,
+      },
+    );
     for (const record of failed) {
       const keys = record.dynamodb?.Keys as Record<string, AttributeValue> | undefined;
       await this.ports.failures.send({
@@ -248,7 +269,9 @@ export function windowRecords(items: ReadonlyArray<Record<string, unknown>>): Dy
   }
   const records: DynamoDBRecord[] = [];
   for (const [pk, outbox] of byAggregate) {
-    const sequences = outbox.map((item) => parseOutboxSk(String(item.sk))).filter((s): s is number => s !== undefined);
+    const sequences = outbox
+      .map((item) => parseOutboxSk(String(item.sk)))
+      .filter((s): s is number => s !== undefined);
     if (sequences.length === 0) continue;
     const announcement = {
       pk,
@@ -282,6 +305,7 @@ export function syntheticRecord(item: Record<string, unknown>): DynamoDBRecord {
 }
 
 function positiveInt(field: string, value: number): number {
-  if (!Number.isInteger(value) || value < 1) throw new ValidationError(field, 'must be a positive integer', value);
+  if (!Number.isInteger(value) || value < 1)
+    throw new ValidationError(field, 'must be a positive integer', value);
   return value;
 }

@@ -168,7 +168,9 @@ describe('ordered consumers: the kit keeps each aggregate in order', () => {
     );
 
     // Act: the operator redrives it; it fails again within SQS's 5-minute deduplication window
-    await invoke(probe.handler, [fifoRecord(second as EventEnvelope, { attributes: dead?.attributes ?? {} })]);
+    await invoke(probe.handler, [
+      fifoRecord(second as EventEnvelope, { attributes: dead?.attributes ?? {} }),
+    ]);
     const again = (await drainDeadLetters(engines, engines.fifoDlqUrl)).filter(
       (m) => JSON.parse(m.body).aggregateid === 'o-twice',
     );

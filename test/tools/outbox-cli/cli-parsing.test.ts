@@ -13,11 +13,7 @@ import { type CliIo, EXIT, UsageError } from '../../../tools/outbox-cli/cli-io';
 import type { Command } from '../../../tools/outbox-cli/command';
 import { archiveReplayCommand, defaultReplayName } from '../../../tools/outbox-cli/commands/archive-replay';
 import { backfillCommand } from '../../../tools/outbox-cli/commands/backfill';
-import {
-  freshDeduplicationId,
-  redriveCommand,
-  unsupportedReason,
-} from '../../../tools/outbox-cli/commands/redrive';
+import { redriveCommand, unsupportedReason } from '../../../tools/outbox-cli/commands/redrive';
 import { replayCommand } from '../../../tools/outbox-cli/commands/replay';
 import { skipCommand } from '../../../tools/outbox-cli/commands/skip';
 import { statusCommand } from '../../../tools/outbox-cli/commands/status';
@@ -447,21 +443,6 @@ describe('helpers', () => {
 
     // Assert
     expect(reason !== undefined).toBe(unsupported);
-  });
-
-  it('makes a new deduplication id from the old one, unique and within 128 characters', () => {
-    // Arrange
-    const long = 'x'.repeat(128);
-
-    // Act
-    const ids = Array.from({ length: 50 }, () => freshDeduplicationId('event-1'));
-    const fromLong = freshDeduplicationId(long);
-
-    // Assert
-    expect(new Set(ids).size).toBe(50);
-    for (const id of ids) expect(id).toMatch(/^event-1\.redrive\.[0-9a-z]+$/);
-    expect(fromLong.length).toBeLessThanOrEqual(128);
-    expect(fromLong).not.toBe(long);
   });
 
   it('names a replay after its start and the moment it ran, within the 64-character limit', () => {

@@ -78,7 +78,7 @@ function keepOriginalDeduplicationIds(client: SQSClient): void {
     (next) => async (args) => {
       const input = args.input as { MessageDeduplicationId?: string };
       if (input.MessageDeduplicationId === undefined) return next(args);
-      const original = input.MessageDeduplicationId.replace(/\.redrive\.[^.]*$/, '');
+      const original = input.MessageDeduplicationId.replace(/~redrive~[^~]*$/, '');
       return next({ ...args, input: { ...input, MessageDeduplicationId: original } as typeof args.input });
     },
     { step: 'initialize', name: 'keep-original-deduplication-ids' },
@@ -116,7 +116,7 @@ describe('redrive of a FIFO dead-letter queue', () => {
     expect(more).toEqual([]);
     expect(JSON.parse(moved?.Body ?? '{}')).toEqual(events[0]);
     expect(moved?.Attributes?.MessageGroupId).toBe('Order#rd-1');
-    expect(moved?.Attributes?.MessageDeduplicationId).toMatch(new RegExp(`^${events[0]?.id}\\.redrive\\.`));
+    expect(moved?.Attributes?.MessageDeduplicationId).toMatch(new RegExp(`^${events[0]?.id}~redrive~`));
     expect(moved?.MessageAttributes?.reason?.StringValue).toBe('Bug');
     expect(delivery.batchItemFailures).toEqual([]);
     expect(fixed.applied.get('Order#rd-1')).toEqual([1, 2]);
@@ -160,7 +160,7 @@ describe('redrive of a FIFO dead-letter queue', () => {
     const deduplicationIds = moved.map((message) => message.Attributes?.MessageDeduplicationId ?? '');
     expect(new Set(deduplicationIds).size).toBe(5);
     for (const [group, n] of sent) {
-      expect(deduplicationIds.filter((id) => id.startsWith(`rd-${group}-${n}.redrive.`))).toHaveLength(1);
+      expect(deduplicationIds.filter((id) => id.startsWith(`rd-${group}-${n}~redrive~`))).toHaveLength(1);
     }
     expect(
       moved.every((message) => message.MessageAttributes?.reason?.StringValue === 'UnknownEventType'),

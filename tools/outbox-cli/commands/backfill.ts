@@ -4,6 +4,7 @@ import type { ConsumerDeclaration } from '../../../contract/consumers';
 import { STACK_OUTPUTS } from '../../../contract/stack-outputs';
 import type { FifoMessage } from '../../../functions/relay/ports';
 import { decodeOutboxItem } from '../../../functions/relay/records';
+import { freshDeduplicationId } from '../../../functions/shared/deduplication';
 import type { StoredOutboxEvent } from '../../../functions/shared/outbox-item';
 import { parseCommandArgs, TARGET_HELP, TARGET_OPTION_SPECS, targetOptions } from '../arguments';
 import { CliFailure, type CliIo, EXIT, UsageError } from '../cli-io';
@@ -14,7 +15,6 @@ import { plural } from '../format';
 import { MAX_SEQUENCE, readAggregate, scanAggregateKeys } from '../outbox-reader';
 import { consumerQueue, requireOutput } from '../stack-outputs';
 import type { Target } from '../target';
-import { freshDeduplicationId } from './redrive';
 
 /** Options of `backfill`. */
 export interface BackfillOptions {
@@ -248,7 +248,10 @@ function freshDeduplicationIds(target: Target, queueUrl: string): void {
       if (input.QueueUrl !== queueUrl || input.Entries === undefined) return next(args);
       const Entries = input.Entries.map((entry) => ({
         ...entry,
-        MessageDeduplicationId: freshDeduplicationId(entry.MessageDeduplicationId ?? entry.Id ?? ''),
+        MessageDeduplicationId: freshDeduplicationId(
+          entry.MessageDeduplicationId ?? entry.Id ?? '',
+          'backfill',
+        ),
       }));
       return next({ ...args, input: { ...input, Entries } as typeof args.input });
     },

@@ -9,6 +9,7 @@ import {
   type SQSClient,
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
+import { freshDeduplicationId } from '../../../functions/shared/deduplication';
 import {
   parseChoice,
   parseCommandArgs,
@@ -409,6 +410,7 @@ async function moveOne(
             // A new deduplication id: the old one may still be in the destination's 5-minute window.
             MessageDeduplicationId: freshDeduplicationId(
               message.Attributes?.MessageDeduplicationId ?? message.MessageId ?? '',
+              'redrive',
             ),
           }
         : {}),
@@ -423,12 +425,6 @@ async function moveOne(
   }
   await sqs.send(new DeleteMessageCommand({ QueueUrl: source.url, ReceiptHandle: message.ReceiptHandle }));
   return undefined;
-}
-
-/** A deduplication id no FIFO queue has seen: the old one with a redrive suffix, within 128 characters. */
-export function freshDeduplicationId(original: string): string {
-  const suffix = `.redrive.${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
-  return `${original.slice(0, 128 - suffix.length)}${suffix}`;
 }
 
 function copyAttributes(

@@ -27,7 +27,15 @@ export const LOCAL_LOG_DIR = join(PROJECT_ROOT, '.local', 'logs');
 export const SYNTH_CACHE_DIR = join(PROJECT_ROOT, '.local', 'synth');
 
 /** The files whose content decides the template and the bundles, from the project root. */
-export const APP_SOURCES = ['contract', 'lib', 'functions', 'bin', 'package-lock.json', 'cdk.json', 'local/pipeline.ts'];
+export const APP_SOURCES = [
+  'contract',
+  'lib',
+  'functions',
+  'bin',
+  'package-lock.json',
+  'cdk.json',
+  'local/pipeline.ts',
+];
 
 /**
  * The app under `root` for the local runtime: its stack, synthesized in-process from that root's

@@ -20,7 +20,8 @@ export const DEAD_LETTER_ATTRIBUTES = ['reason', 'error', 'consumer', 'sourceMes
  * group, so a redrive puts it back in its aggregate's order, but gets a fresh deduplication id:
  * with the event's own id, a second dead-lettering of the same event within SQS's 5-minute
  * deduplication window (after a redrive that failed again) would be dropped, and the event lost.
- * A retried send may therefore leave a duplicate in the DLQ, which a redrive absorbs.
+ * The id is made from the SQS message id, so the kit's own retry of one dead-lettering (after a
+ * crash before the acknowledgement) is still deduplicated.
  */
 export async function deadLetter(
   sqs: SQSClient,

@@ -16,18 +16,23 @@ export const OrderIdSchema = z
   .string()
   .regex(AGGREGATE_ID_PATTERN, 'must be 1 to 99 letters, digits or ._:@-');
 
-/** `POST /orders`. Without `orderId`, the API chooses one (a retry with the same Idempotency-Key gets the same). */
+/** `POST /orders/{id}/items`: one line, with no field the event would not carry. */
+export const AddItemCommand = OrderLineSchema.strict();
+
+/**
+ * `POST /orders`. Without `orderId`, the API chooses one (a retry with the same Idempotency-Key
+ * gets the same). Closed at every level: the event schema would strip an unknown field of a line
+ * silently, a command refuses it so that the caller learns of the mistake.
+ */
 export const PlaceOrderCommand = z
   .object({
     orderId: OrderIdSchema.optional(),
     customerId: OrderPlacedV2.schema.shape.customerId,
-    lines: OrderPlacedV2.schema.shape.lines,
+    // The event's bounds on lines (1..MAX_ORDER_LINES), with closed lines.
+    lines: z.array(AddItemCommand).min(1).max(MAX_ORDER_LINES),
     currency: OrderPlacedV2.schema.shape.currency.optional(),
   })
   .strict();
-
-/** `POST /orders/{id}/items`: one line. */
-export const AddItemCommand = OrderLineSchema.strict();
 
 /** `POST /orders/{id}/cancel`. */
 export const CancelOrderCommand = z.object({ reason: OrderCancelledV1.schema.shape.reason }).strict();

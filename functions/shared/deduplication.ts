@@ -10,13 +10,19 @@ const SEPARATOR = '~';
  * by the kit, redriven, backfilled after a reset). A FIFO queue silently drops an id it saw in the
  * last 5 minutes, so a resend under the event's own id could vanish while reported sent. The id
  * keeps the event's own id in front (`<event id>~<why>~<random>`), never grows across resends, and
- * fits SQS's 128 characters.
+ * fits SQS's 128 characters. `unique` makes it new: random by default; the kit passes the SQS
+ * message id, so that its own retry of one dead-lettering is deduplicated while a redriven copy
+ * (a new message) is not.
  *
  * @example
  * freshDeduplicationId('0193a6a8-…', 'redrive'); // => '0193a6a8-…~redrive~5f0c…'
  */
-export function freshDeduplicationId(original: string, why: 'dlq' | 'redrive' | 'backfill'): string {
+export function freshDeduplicationId(
+  original: string,
+  why: 'dlq' | 'redrive' | 'backfill',
+  unique: string = randomUUID(),
+): string {
   const base = original.split(SEPARATOR)[0] ?? '';
-  const suffix = `${SEPARATOR}${why}${SEPARATOR}${randomUUID().replaceAll('-', '')}`;
+  const suffix = `${SEPARATOR}${why}${SEPARATOR}${unique.replaceAll(/[^0-9A-Za-z]/g, '').slice(0, 40)}`;
   return `${base.slice(0, MAX_DEDUPLICATION_ID_LENGTH - suffix.length)}${suffix}`;
 }

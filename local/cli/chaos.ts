@@ -8,14 +8,20 @@ const HELP = `Usage: npm run chaos -- [options]
 Runs the order workload on the local pipeline with faults injected everywhere
 (EventBridge entry failures and throttling, SQS batch entry failures, relay and
 consumer crashes, reordered and duplicated stream records, DynamoDB throttling
-and transaction conflicts), adds poison events, and checks: nothing lost, no
-ghosts, every effect once, order kept, poison only in DLQs.
+and transaction conflicts), on a copy of the stack with a scaffolded ordered and
+unordered consumer added (npm run new:consumer, as the README says). While the
+workload runs it commits poison onto live orders, sends hostile requests and
+smuggled envelopes, and runs an operator's replay and redrive; afterwards it skips
+the poison. It checks: nothing lost, no ghosts, every effect once, order kept,
+poison only in the DLQs of the consumers that validate it.
 
 Options:
   --events <n>       events the workload plans (default 10500, so that over 10,000 commit)
   --aggregates <n>   orders to spread them over (default 500)
   --fault-rate <r>   base rate of every fault (default 0.1)
-  --poison <n>       orders that end with a poison event (default 5)
+  --poison <n>       live orders that get a poison event mid-run (default 5)
+  --hostile <n>      emoji orders and smuggled envelopes, each, mid-run (default 3)
+  --no-scaffolded    run the two example consumers only
   --seed <n>         seed of the workload and every fault (default 42)
   -h, --help         show this help
 
@@ -46,6 +52,8 @@ async function main(): Promise<number> {
     aggregates: values.aggregates,
     faultRate: values.faultRate,
     poisonEvents: values.poison,
+    hostileInputs: values.hostile,
+    scaffolded: values.scaffolded,
     seed: values.seed,
     onProgress: (_phase, done, total) => {
       bar.setTotal(total);
@@ -59,9 +67,16 @@ async function main(): Promise<number> {
     .join(', ');
   console.log(`  faults injected            ${injected}`);
   console.log(`  fault ratio                ${(result.faultRatio * 100).toFixed(1)} % of committed events`);
-  console.log(
-    `  poison events              ${result.poison.size} (expected in the ordered consumer's DLQ only)`,
-  );
+  const { hostile, operator, scaffolded } = result;
+  const lines = [
+    `  poison events              ${result.poison.size} on live orders: dead-lettered by the consumers that validate them, skipped by the operator on each ordered one (${operator.skips.sent} skips, ${operator.skips.failed} failed)`,
+    `  scaffolded consumers       ${scaffolded.consumers.map((c) => `${c.name} (${c.ordered ? 'ordered' : 'unordered'})`).join(', ') || 'none'}: ${scaffolded.effectMismatches} counter mismatches`,
+    `  hostile inputs             ${hostile.refusedByApi} refused by the API (400, nothing written), ${hostile.acceptedHostile} let through; ${hostile.astralCommitted} emoji orders committed and delivered; ${hostile.smuggled.length} smuggled envelopes stepped over by the relay`,
+    `  relay failure queue        ${result.relayFailures.length} (${[...new Set(result.relayFailures)].join(', ') || 'empty'})`,
+    `  replay under traffic       ${operator.replay.orders} orders re-published (exit ${operator.replay.code}); duplicates absorbed`,
+    `  redrive under traffic      exit ${operator.redrive.code}: ${operator.redrive.output.split('\n').find((line) => line.startsWith('Moved') || line.includes('stayed')) ?? operator.redrive.output.split('\n')[0]}`,
+  ];
+  console.log(lines.join('\n'));
   return result.report.ok ? 0 : 1;
 }
 
@@ -72,6 +87,8 @@ function parse() {
       aggregates: { type: 'string', default: '500' },
       'fault-rate': { type: 'string', default: '0.1' },
       poison: { type: 'string', default: '5' },
+      hostile: { type: 'string', default: '3' },
+      'no-scaffolded': { type: 'boolean', default: false },
       seed: { type: 'string', default: '42' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -93,6 +110,8 @@ function parse() {
     aggregates: number('aggregates', 1, events),
     faultRate: number('fault-rate', 0, 1, false),
     poison: number('poison', 0, 1000),
+    hostile: number('hostile', 0, 100),
+    scaffolded: !values['no-scaffolded'],
     seed: number('seed', 0, 2 ** 31),
   };
 }

@@ -1,10 +1,22 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { InjectedFaults, LocalAws } from 'local-aws';
-import { OutboxWriter } from '../../functions/shared/outbox-writer';
+import { consumerOutputKey, STACK_OUTPUTS } from '../../contract/stack-outputs';
 import { startOutboxPipeline } from '../pipeline';
+import {
+  commitPoison,
+  failureReasons,
+  type HostileReport,
+  type PoisonReport,
+  sendHostileInputs,
+  waitForDeadLetters,
+} from './chaos-operations';
 import { DeliveryTracker } from './delivery-tracker';
+import { runOutboxCli } from './operator-cli';
+import { type ScaffoldedApp, type ScaffoldedConsumer, scaffoldedApp } from './scaffolded-app';
+import { scaffoldedEffectMismatches } from './scaffolded-effects';
 import { type PipelineReport, verifyRun } from './verify';
-import { runWorkload } from './workload';
+import { runWorkload, type WorkloadResult } from './workload';
 
 /** Shape of a chaos run. */
 export interface ChaosOptions {
@@ -12,13 +24,27 @@ export interface ChaosOptions {
   readonly aggregates: number;
   /** Base fault rate; each fault is injected at this rate (crashes and throttles at half). */
   readonly faultRate: number;
-  /** Orders that end with an event no ordered consumer accepts. */
+  /** Live orders that get a poison event mid-run (a payload its schema refuses). */
   readonly poisonEvents: number;
+  /** Hostile requests of each kind (emoji orders, smuggled envelopes) sent mid-run. @default 3 */
+  readonly hostileInputs?: number;
+  /** Run with a scaffolded ordered and unordered consumer added to the stack. @default true */
+  readonly scaffolded?: boolean;
   readonly seed: number;
   readonly concurrency?: number;
   readonly onProgress?: (phase: 'commands' | 'delivery', done: number, total: number) => void;
   /** Called with the pipeline once it runs (e.g. to show live delivery counts). */
   readonly onPipeline?: (pipeline: LocalAws, tracker: DeliveryTracker) => void;
+}
+
+/** What the operator did while traffic flowed, and what came of it. */
+export interface OperatorReport {
+  /** `replay` of some orders mid-run: exit code and how many orders. */
+  readonly replay: { readonly orders: number; readonly code: number };
+  /** `redrive` of the projection's DLQ mid-run (the poison fails again and comes back). */
+  readonly redrive: { readonly code: number; readonly output: string };
+  /** `skip` of each poison event on each ordered consumer that parked behind it. */
+  readonly skips: { readonly sent: number; readonly failed: number };
 }
 
 /** The outcome of a chaos run. */
@@ -28,18 +54,282 @@ export interface ChaosResult {
   /** Injected faults per committed event. */
   readonly faultRatio: number;
   readonly poison: ReadonlyMap<string, string>;
+  readonly hostile: HostileReport;
+  /** Relay failure queue reasons (the smuggled envelopes). */
+  readonly relayFailures: ReadonlyArray<string>;
+  readonly operator: OperatorReport;
+  /** The scaffolded consumers and how many of their read-model counters disagree with what committed. */
+  readonly scaffolded: {
+    readonly consumers: ReadonlyArray<ScaffoldedConsumer>;
+    readonly effectMismatches: number;
+  };
+}
+
+/** Consumers of the stack that validate the poison's type (OrderConfirmed), so they dead-letter it. */
+function validatingConsumers(scaffolded: ScaffoldedApp | undefined): ScaffoldedConsumer[] {
+  return [
+    { name: 'order-projection', ordered: true, handles: [], argv: [] },
+    ...(scaffolded?.consumers.filter((c) => c.handles.includes('OrderConfirmed')) ?? []),
+  ];
 }
 
 /**
- * Runs the order workload on the local pipeline with every fault injected at
- * once — PutEvents entry failures and throttling, SendMessageBatch entry
- * failures, relay and consumer crashes (mid-invocation and after the effect,
- * before the acknowledgement), reordered and duplicated stream records, DynamoDB
- * throttling and transaction conflicts — then poison events, and checks that
- * nothing was lost, nothing ghosted, no effect doubled, order held, and poison
- * ended in DLQs and nowhere else.
+ * Runs the order workload on the local pipeline with every fault injected at once (PutEvents
+ * entry failures and throttling, SendMessageBatch entry failures, relay and consumer crashes,
+ * reordered and duplicated stream records, DynamoDB throttling and transaction conflicts) on a
+ * stack that also deploys a scaffolded ordered and unordered consumer, and, while the workload
+ * runs: poison on live orders, hostile requests and smuggled envelopes, an operator's replay and
+ * redrive. After it, the operator skips the poison. Then it checks: nothing lost, nothing
+ * ghosted, no effect doubled, order held, poison only in the DLQs of consumers that validate it.
  */
 export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
+  checkOptions(options);
+  const rate = options.faultRate;
+  const tracker = new DeliveryTracker();
+  const scaffolded = options.scaffolded === false ? undefined : scaffoldedApp();
+  try {
+    const pipeline = await startOutboxPipeline({
+      ...(scaffolded ? { app: scaffolded.app } : {}),
+      observe: tracker.observe,
+      faults: {
+        seed: options.seed,
+        stream: { reorderRate: rate, duplicateRate: rate },
+        eventBridge: { putEventsEntryFailureRate: rate, throttleRate: rate / 2 },
+        sqs: { sendMessageBatchEntryFailureRate: rate },
+        dynamodb: { throttleRate: rate / 2, transactionConflictRate: rate },
+        functions: { crashRate: rate / 2 },
+      },
+      // Crashed consumer batches come back after the visibility timeout; keep both short and
+      // the timeout below it, as the stack does (6x), so idempotency's in-progress records expire first.
+      functionTimeoutSeconds: 6,
+      queueVisibilityTimeoutSeconds: 8,
+    });
+    try {
+      options.onPipeline?.(pipeline, tracker);
+      return await runOn(pipeline, tracker, scaffolded, options);
+    } finally {
+      await pipeline.stop();
+    }
+  } finally {
+    scaffolded?.remove();
+  }
+}
+
+async function runOn(
+  pipeline: LocalAws,
+  tracker: DeliveryTracker,
+  scaffolded: ScaffoldedApp | undefined,
+  options: ChaosOptions,
+): Promise<ChaosResult> {
+  const apiUrl = pipeline.outputs[STACK_OUTPUTS.orderApiUrl] ?? [...pipeline.functionUrls.values()][0];
+  if (!apiUrl) throw new Error('the stack has no Function URL to send commands to');
+  const cli = await operatorCli(scaffolded);
+  const midRun = new MidRunActions(pipeline, apiUrl, options, cli);
+  const workload = await runWorkload(apiUrl, {
+    events: options.events,
+    aggregates: options.aggregates,
+    conflictRate: 0.1,
+    concurrency: options.concurrency ?? 16,
+    seed: options.seed,
+    onProgress: (done, total) => {
+      options.onProgress?.('commands', done, total);
+      midRun.at(done / total);
+    },
+  });
+  const { poison, hostile, replay, redrive } = await midRun.settled(workload);
+  const validating = validatingConsumers(scaffolded);
+  const skips = await skipPoison(
+    pipeline,
+    cli,
+    poison,
+    validating.filter((c) => c.ordered),
+  );
+  await pipeline.drain(Math.max(120_000, options.events * 60));
+
+  const poisonIds = new Map([...poison.events].map(([id, { aggregate }]) => [id, aggregate]));
+  const report = await verifyRun(pipeline, workload, tracker, {
+    poison: poisonIds,
+    deadLetters: new Map(validating.map((c) => [c.name, poison.events.size])),
+  });
+  const relayFailures = await failureReasons(pipeline);
+  const problems = [...report.problems];
+  if (hostile.acceptedHostile > 0)
+    problems.push(`${hostile.acceptedHostile} hostile requests were not refused`);
+  const smuggledFailures = relayFailures.filter((reason) => reason === 'MalformedOutboxItem').length;
+  if (smuggledFailures !== hostile.smuggled.length || relayFailures.length !== hostile.smuggled.length) {
+    problems.push(
+      `relay failure queue holds ${relayFailures.join(', ') || 'nothing'}; expected ${hostile.smuggled.length} MalformedOutboxItem`,
+    );
+  }
+  if (replay.code !== 0) problems.push(`replay under traffic exited ${replay.code}`);
+  if (skips.failed > 0) problems.push(`${skips.failed} skips failed`);
+  const effectMismatches = scaffolded
+    ? await scaffoldedEffectMismatches(
+        pipeline,
+        scaffolded.consumers,
+        workload,
+        new Set(poison.events.keys()),
+      )
+    : 0;
+  if (effectMismatches > 0)
+    problems.push(`${effectMismatches} scaffolded consumer counters disagree with what committed`);
+  const injected = pipeline.injectedFaults();
+  const total = Object.values(injected).reduce((a, b) => a + b, 0);
+  return {
+    report: { ...report, problems, ok: problems.length === 0 },
+    injected,
+    faultRatio: total / Math.max(1, report.committed),
+    poison: poisonIds,
+    hostile,
+    relayFailures,
+    operator: { replay, redrive, skips },
+    scaffolded: { consumers: scaffolded?.consumers ?? [], effectMismatches },
+  };
+}
+
+/** `npm run outbox` in-process, as the operator of this stack runs it. */
+type OperatorCli = typeof runOutboxCli;
+
+/**
+ * The operator CLI of the stack that runs: a scaffolded copy's own (its registry knows the
+ * scaffolded consumers, as a user's clone would), or this project's.
+ */
+async function operatorCli(scaffolded: ScaffoldedApp | undefined): Promise<OperatorCli> {
+  if (!scaffolded) return runOutboxCli;
+  const module = (await import(
+    pathToFileURL(join(scaffolded.root, 'local', 'demo', 'operator-cli.ts')).href
+  )) as {
+    runOutboxCli: OperatorCli;
+  };
+  return module.runOutboxCli;
+}
+
+/** The actions taken while the workload runs, each started once when the workload reaches its share. */
+class MidRunActions {
+  private poison: Promise<PoisonReport> | undefined;
+  private hostile: Promise<HostileReport> | undefined;
+  private replay: Promise<{ orders: number; code: number }> | undefined;
+  private redrive: Promise<{ code: number; output: string }> | undefined;
+
+  constructor(
+    private readonly pipeline: LocalAws,
+    private readonly apiUrl: string,
+    private readonly options: ChaosOptions,
+    private readonly cli: OperatorCli,
+  ) {}
+
+  /** Called on the workload's progress (0..1). */
+  at(share: number): void {
+    if (share >= 0.25 && !this.poison)
+      this.poison = commitPoison(this.pipeline, this.liveOrders(this.options.poisonEvents));
+    if (share >= 0.35 && !this.hostile) this.hostile = this.startHostile();
+    if (share >= 0.5 && !this.replay) this.replay = this.startReplay();
+    if (share >= 0.6 && !this.redrive && this.poison) this.redrive = this.startRedrive(this.poison);
+  }
+
+  /** Waits for every action; starts those the workload finished before reaching. */
+  async settled(workload: WorkloadResult) {
+    this.at(1);
+    const [poison, hostile, replay, redrive] = await Promise.all([
+      this.poison,
+      this.hostile,
+      this.replay,
+      this.redrive,
+    ]);
+    if (!poison || !hostile || !replay || !redrive) throw new Error('a mid-run action never started');
+    for (const [id, { aggregate, sequence }] of poison.events) {
+      workload.committed.set(id, { aggregate, sequence, type: 'OrderConfirmed' });
+    }
+    for (const [id, entry] of this.astral) workload.committed.set(id, entry);
+    return { poison, hostile, replay, redrive };
+  }
+
+  private readonly astral = new Map<string, { aggregate: string; sequence: number; type: string }>();
+
+  /** Orders the workload is writing to now: its order ids are `o-<run>-<n>`, known from the first commits. */
+  private liveOrders(count: number): string[] {
+    return this.knownOrders().slice(0, count);
+  }
+
+  private knownOrders(): string[] {
+    return [...new Set(this.pipelineCommitted().map((entry) => entry.aggregate))];
+  }
+
+  /** What the workload has committed and the relay published so far: the bus archive. */
+  private pipelineCommitted(): Array<{ aggregate: string }> {
+    const bus = this.pipeline.topology.eventBuses[0]?.name;
+    const archived = bus ? this.pipeline.eventBus.archive(bus) : [];
+    return archived
+      .map((entry) => entry.event.detail as { aggregatetype?: string; aggregateid?: string })
+      .filter((detail) => detail.aggregatetype === 'Order' && detail.aggregateid?.startsWith('o-'))
+      .map((detail) => ({ aggregate: `Order#${detail.aggregateid}` }));
+  }
+
+  private async startHostile(): Promise<HostileReport> {
+    const committed = new Map<string, { aggregate: string; sequence: number; type: string }>();
+    const report = await sendHostileInputs(
+      this.pipeline,
+      this.apiUrl,
+      { committed },
+      this.options.hostileInputs ?? 3,
+    );
+    for (const [id, entry] of committed) this.astral.set(id, entry);
+    return report;
+  }
+
+  private async startReplay(): Promise<{ orders: number; code: number }> {
+    const orders = this.knownOrders().slice(-5);
+    let code = 0;
+    for (const aggregate of orders) {
+      const run = await this.cli(this.pipeline, ['replay', '--aggregate', aggregate]);
+      code = Math.max(code, run.code);
+    }
+    return { orders: orders.length, code };
+  }
+
+  private async startRedrive(poison: Promise<PoisonReport>): Promise<{ code: number; output: string }> {
+    const { events } = await poison;
+    await waitForDeadLetters(this.pipeline, 'order-projection', events.size, 60_000);
+    const run = await this.cli(this.pipeline, [
+      'redrive',
+      '--queue',
+      consumerOutputKey('order-projection', 'deadLetterQueueUrl'),
+    ]);
+    return { code: run.code, output: run.out };
+  }
+}
+
+/** The operator's way out for a poison event: `skip` it on every ordered consumer parked behind it. */
+async function skipPoison(
+  pipeline: LocalAws,
+  cli: OperatorCli,
+  poison: PoisonReport,
+  orderedConsumers: ReadonlyArray<ScaffoldedConsumer>,
+): Promise<OperatorReport['skips']> {
+  let sent = 0;
+  let failed = 0;
+  for (const consumer of orderedConsumers) {
+    await waitForDeadLetters(pipeline, consumer.name, poison.events.size, 60_000);
+    for (const { aggregate, sequence } of poison.events.values()) {
+      const run = await cli(pipeline, [
+        'skip',
+        '--consumer',
+        consumer.name,
+        '--aggregate',
+        aggregate,
+        '--sequence',
+        String(sequence),
+        '--reason',
+        'chaos poison',
+      ]);
+      if (run.code === 0) sent++;
+      else failed++;
+    }
+  }
+  return { sent, failed };
+}
+
+function checkOptions(options: ChaosOptions): void {
   if (!(options.faultRate >= 0 && options.faultRate <= 1))
     throw new RangeError(`faultRate must be between 0 and 1 (given ${options.faultRate})`);
   if (
@@ -49,75 +339,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   ) {
     throw new RangeError(`poisonEvents must be between 0 and aggregates (given ${options.poisonEvents})`);
   }
-  const rate = options.faultRate;
-  const tracker = new DeliveryTracker();
-  const pipeline = await startOutboxPipeline({
-    observe: tracker.observe,
-    faults: {
-      seed: options.seed,
-      stream: { reorderRate: rate, duplicateRate: rate },
-      eventBridge: { putEventsEntryFailureRate: rate, throttleRate: rate / 2 },
-      sqs: { sendMessageBatchEntryFailureRate: rate },
-      dynamodb: { throttleRate: rate / 2, transactionConflictRate: rate },
-      functions: { crashRate: rate / 2 },
-    },
-    // Crashed consumer batches come back after the visibility timeout; keep both short and
-    // the timeout below it, as the stack does (6x), so idempotency's in-progress records expire first.
-    functionTimeoutSeconds: 6,
-    queueVisibilityTimeoutSeconds: 8,
-  });
-  try {
-    options.onPipeline?.(pipeline, tracker);
-    const apiUrl = [...pipeline.functionUrls.values()][0];
-    if (!apiUrl) throw new Error('the stack has no Function URL to send commands to');
-    const workload = await runWorkload(apiUrl, {
-      events: options.events,
-      aggregates: options.aggregates,
-      conflictRate: 0.1,
-      concurrency: options.concurrency ?? 16,
-      seed: options.seed,
-      onProgress: (done, total) => options.onProgress?.('commands', done, total),
-    });
-
-    // Poison: a payload its schema refuses (written around the API's validation, as a buggy
-    // producer could), as the last event of a few orders. The projection dead-letters it.
-    const poison = new Map<string, string>();
-    const dynamodb = new DynamoDBClient({ ...pipeline.clientConfig, endpoint: pipeline.endpoints.dynamodb });
-    try {
-      const writer = new OutboxWriter({
-        client: dynamodb,
-        tableName: pipeline.outputs.TableName ?? '',
-        source: 'com.example.orders',
-      });
-      const aggregates = [...new Set([...workload.committed.values()].map((c) => c.aggregate))].slice(
-        0,
-        options.poisonEvents,
-      );
-      for (const aggregate of aggregates) {
-        const id = aggregate.slice('Order#'.length);
-        const current = await writer.load('Order', id);
-        const result = await writer.commit({
-          aggregateType: 'Order',
-          aggregateId: id,
-          expectedVersion: current?.version ?? 0,
-          state: current?.state ?? {},
-          events: [{ type: 'OrderConfirmed', data: { total: 'all of it' } }],
-        });
-        for (const event of result.events) {
-          poison.set(event.id, aggregate);
-          workload.committed.set(event.id, { aggregate, sequence: event.sequence, type: 'poison' });
-        }
-      }
-    } finally {
-      dynamodb.destroy();
-    }
-
-    await pipeline.drain(Math.max(120_000, options.events * 60));
-    const report = await verifyRun(pipeline, workload, tracker, { poison });
-    const injected = pipeline.injectedFaults();
-    const total = Object.values(injected).reduce((a, b) => a + b, 0);
-    return { report, injected, faultRatio: total / Math.max(1, report.committed), poison };
-  } finally {
-    await pipeline.stop();
+  const hostile = options.hostileInputs ?? 3;
+  if (!Number.isInteger(hostile) || hostile < 0 || hostile > 100) {
+    throw new RangeError(`hostileInputs must be a whole number from 0 to 100 (given ${hostile})`);
   }
 }

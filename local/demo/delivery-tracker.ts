@@ -1,5 +1,6 @@
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { ObservedInvocation } from 'local-aws';
+import { TRANSPORT_ATTRIBUTES, VOID_MESSAGE_KIND } from '../../contract/transport';
 
 /** What one consumer function was seen to process. */
 export interface ConsumerDeliveries {
@@ -49,6 +50,8 @@ export class DeliveryTracker {
           ),
     );
     for (const record of event.Records) {
+      // A void marker holds the place of an event no target could carry: nothing was delivered.
+      if (record.messageAttributes?.[TRANSPORT_ATTRIBUTES.kind]?.stringValue === VOID_MESSAGE_KIND) continue;
       if (failed.has(record.messageId)) {
         consumer.failedRecords++;
         continue;

@@ -32,7 +32,19 @@ export const CHAOS_CONSUMERS: ReadonlyArray<ScaffoldedConsumer> = [
 ];
 
 /** What the copy holds besides node_modules (linked): everything synth, bundling and the scaffold read. */
-const COPIED = ['contract', 'lib', 'functions', 'bin', 'tools', 'local', 'test', 'package.json', 'package-lock.json', 'cdk.json', 'tsconfig.json'];
+const COPIED = [
+  'contract',
+  'lib',
+  'functions',
+  'bin',
+  'tools',
+  'local',
+  'test',
+  'package.json',
+  'package-lock.json',
+  'cdk.json',
+  'tsconfig.json',
+];
 
 /** A copy of this project with consumers scaffolded into it; `remove()` deletes the copy. */
 export interface ScaffoldedApp {
@@ -63,9 +75,15 @@ export function scaffoldedApp(consumers: ReadonlyArray<ScaffoldedConsumer> = CHA
     symlinkSync(join(PROJECT_ROOT, 'node_modules'), join(root, 'node_modules'), 'dir');
     for (const consumer of consumers) {
       const output: string[] = [];
-      const code = newConsumer(consumer.argv, { root, out: (line) => output.push(line), err: (line) => output.push(line) });
+      const code = newConsumer(consumer.argv, {
+        root,
+        out: (line) => output.push(line),
+        err: (line) => output.push(line),
+      });
       if (code !== 0) {
-        throw new ScaffoldFailedError(`npm run new:consumer -- ${consumer.argv.join(' ')} exited ${code}: ${output.join(' ')}`);
+        throw new ScaffoldFailedError(
+          `npm run new:consumer -- ${consumer.argv.join(' ')} exited ${code}: ${output.join(' ')}`,
+        );
       }
     }
     return { root, app: outboxApp(root), consumers, remove };

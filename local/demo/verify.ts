@@ -3,8 +3,8 @@ import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { LocalAws } from 'local-aws';
 import { compileEventPattern } from 'local-aws';
-import { consumerConstructId } from '../../contract/consumer-name';
 import { consumerItemPk, KEYS } from '../../contract/keys';
+import { consumerOutputKey } from '../../contract/stack-outputs';
 import { type DeliveryTracker, percentile } from './delivery-tracker';
 import type { WorkloadResult } from './workload';
 
@@ -14,8 +14,10 @@ const ACTIVITY = 'order-activity';
 
 /** What a run is expected to contain beyond the workload's committed events. */
 export interface RunExpectations {
-  /** Poison event ids (each the last event of its aggregate) → aggregate key. */
+  /** Poison event ids → aggregate key: events the projection dead-letters (its view skips them). */
   readonly poison?: ReadonlyMap<string, string>;
+  /** Messages each consumer's DLQ must hold at the end, by consumer name. @default the projection holds every poison event, others none */
+  readonly deadLetters?: ReadonlyMap<string, number>;
 }
 
 /** Per-consumer outcome. */
@@ -133,21 +135,29 @@ export async function verifyRun(
   if (missingOnBus > 0) problems.push(`${missingOnBus} committed events never reached the event bus`);
 
   const deadLetterQueues = await dlqDepths(pipeline);
+  const deadLetterUrls = new Map(
+    [...(expectations.deadLetters ?? new Map([[PROJECTION, poison.size]]))].map(([consumer, count]) => [
+      pipeline.outputs[consumerOutputKey(consumer, 'deadLetterQueueUrl')],
+      count,
+    ]),
+  );
   for (const queue of pipeline.queues) {
     const depth = deadLetterQueues[queue.name];
     if (depth === undefined) continue;
-    // Poison (a payload its schema refuses) ends in the DLQ of the consumer that validates it, the
-    // ordered projection, and nowhere else: the activity counter is raw and counts it.
-    const expected = queue.logicalId.startsWith(consumerConstructId(PROJECTION)) ? poison.size : 0;
+    // Poison (a payload its schema refuses) ends in the DLQs of the consumers that validate it, and nowhere else.
+    const expected = deadLetterUrls.get(queue.url) ?? 0;
     if (depth !== expected) problems.push(`${queue.name} holds ${depth} messages (expected ${expected})`);
   }
 
   const versions = committedVersions(workload);
-  const poisonedAggregates = new Set(poison.values());
+  // The projection's view ends at the last event it applied: the highest sequence that is not poison.
+  const applied = committedVersions({
+    committed: new Map([...workload.committed].filter(([id]) => !poison.has(id))),
+  });
   const effectMismatches = await readModelMismatches(
     pipeline,
     versions,
-    (aggregate) => (versions.get(aggregate) ?? 0) - (poisonedAggregates.has(aggregate) ? 1 : 0),
+    (aggregate) => applied.get(aggregate) ?? 0,
   );
   if (effectMismatches > 0)
     problems.push(

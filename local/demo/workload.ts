@@ -13,7 +13,7 @@ export interface Command {
 
 /** Result of running the workload. */
 export interface WorkloadResult {
-  /** Event ids the producer reported as committed, with their aggregate key and sequence. */
+  /** Event ids the producer reported as committed, with their aggregate key, sequence and event type. */
   readonly committed: Map<string, { aggregate: string; sequence: number; type: string }>;
   /** Commands refused because another command won the race (409 version conflicts). */
   readonly conflicts: number;
@@ -89,11 +89,17 @@ export async function runWorkload(baseUrl: string, options: WorkloadOptions): Pr
   const send = async (command: Command): Promise<void> => {
     // One key per command, kept across retries: a retry after a lost answer commits nothing twice.
     const idempotencyKey = randomUUID();
-    let response = await api.post(command.path, command.body ?? {}, { idempotencyKey, correlationId: `demo-${command.orderId}` });
+    let response = await api.post(command.path, command.body ?? {}, {
+      idempotencyKey,
+      correlationId: `demo-${command.orderId}`,
+    });
     for (let retry = 0; retry < 3 && (response.status === 500 || response.status === 503); retry++) {
       (result as { retried: number }).retried++;
       await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** retry));
-      response = await api.post(command.path, command.body ?? {}, { idempotencyKey, correlationId: `demo-${command.orderId}` });
+      response = await api.post(command.path, command.body ?? {}, {
+        idempotencyKey,
+        correlationId: `demo-${command.orderId}`,
+      });
     }
     const body = response.body as {
       eventIds?: string[];
@@ -104,7 +110,8 @@ export async function runWorkload(baseUrl: string, options: WorkloadOptions): Pr
     done++;
     options.onProgress?.(done, total);
     if (response.status === 201 && body.eventIds && body.version !== undefined) {
-      if (response.headers.get(ORDER_API_HEADERS.idempotentReplayed) === 'true') (result as { replayed: number }).replayed++;
+      if (response.headers.get(ORDER_API_HEADERS.idempotentReplayed) === 'true')
+        (result as { replayed: number }).replayed++;
       const now = Date.now();
       if (!result.firstCommitAt) (result as { firstCommitAt: number }).firstCommitAt = now;
       (result as { lastCommitAt: number }).lastCommitAt = now;
@@ -112,7 +119,7 @@ export async function runWorkload(baseUrl: string, options: WorkloadOptions): Pr
         result.committed.set(id, {
           aggregate: `Order#${command.orderId}`,
           sequence: (body.version as number) - all.length + i + 1,
-          type: command.path,
+          type: eventTypeOf(command.path),
         });
       });
     } else if (response.status === 409 && body.error === 'ConcurrencyConflict') {
@@ -178,4 +185,13 @@ export async function runWorkload(baseUrl: string, options: WorkloadOptions): Pr
   });
   await Promise.all(workers);
   return result;
+}
+
+/** The event type the order API commits for a command path. */
+export function eventTypeOf(path: string): string {
+  if (/^\/?orders$/.test(path)) return 'OrderPlaced';
+  if (path.endsWith('/items')) return 'OrderItemAdded';
+  if (path.endsWith('/confirm')) return 'OrderConfirmed';
+  if (path.endsWith('/cancel')) return 'OrderCancelled';
+  throw new RangeError(`no order command at ${path}`);
 }

@@ -2,19 +2,23 @@ import { describe, expect, it } from 'vitest';
 import { runChaos } from '../../local/demo/chaos';
 
 /**
- * A bounded chaos run (`npm run chaos` runs the 10,000-event version): every fault
- * injected at 10 %, plus poison events, on the whole local pipeline.
+ * A bounded chaos run (`npm run chaos` runs the 10,000-event version): every fault injected at
+ * 10 %, on the whole local pipeline with a scaffolded ordered and unordered consumer added, poison
+ * on live orders, hostile requests and smuggled envelopes, and an operator's replay, redrive and
+ * skips while traffic flows.
  */
 describe('the pipeline under injected faults', () => {
   it('loses nothing, ghosts nothing, applies every effect once, keeps order, and quarantines only poison', async () => {
     // Act
-    const { report, injected, faultRatio, poison } = await runChaos({
-      events: 400,
-      aggregates: 40,
-      faultRate: 0.1,
-      poisonEvents: 3,
-      seed: 42,
-    });
+    const { report, injected, faultRatio, poison, hostile, relayFailures, operator, scaffolded } =
+      await runChaos({
+        events: 400,
+        aggregates: 40,
+        faultRate: 0.1,
+        poisonEvents: 3,
+        hostileInputs: 2,
+        seed: 42,
+      });
 
     // Assert: the faults really happened, at every layer.
     expect(faultRatio).toBeGreaterThanOrEqual(0.1);
@@ -37,6 +41,16 @@ describe('the pipeline under injected faults', () => {
       name.includes('OrderProjection'),
     );
     expect(orderedDlq?.[1]).toBe(3);
+    // The scaffolded consumers counted every event once; hostile inputs never got in.
+    expect(scaffolded.consumers.map((c) => c.name)).toEqual(['chaos-audit', 'chaos-timeline']);
+    expect(scaffolded.effectMismatches).toBe(0);
+    expect(hostile.refusedByApi).toBeGreaterThanOrEqual(6);
+    expect(hostile.acceptedHostile).toBe(0);
+    expect(hostile.astralCommitted).toBe(2);
+    expect(relayFailures).toEqual(['MalformedOutboxItem', 'MalformedOutboxItem']);
+    // The operator's actions under traffic worked.
+    expect(operator.replay.code).toBe(0);
+    expect(operator.skips).toEqual({ sent: 6, failed: 0 });
     expect(report.ok).toBe(true);
   }, 300_000);
 });

@@ -9,11 +9,11 @@ import { newEventId } from '../../functions/shared/envelope';
 import { ConcurrencyConflictError } from '../../functions/shared/errors';
 import { OutboxWriter } from '../../functions/shared/outbox-writer';
 import { DeliveryTracker } from '../../local/demo/delivery-tracker';
+import { runOutboxCli } from '../../local/demo/operator-cli';
 import { committedVersions, readModelMismatches } from '../../local/demo/verify';
 import { runWorkload, type WorkloadResult } from '../../local/demo/workload';
 import { startOutboxPipeline } from '../../local/pipeline';
 import { EXIT } from '../../tools/outbox-cli/cli-io';
-import { runOutboxCli } from '../support/pipeline-cli';
 
 /**
  * The whole deployable pipeline on the local runtime: the producer behind its

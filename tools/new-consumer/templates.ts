@@ -31,7 +31,7 @@ export function consumerSource(spec: ConsumerSpec): string {
     .map(
       (type) => `      case '${type}':
         // event.data: EventData<'${type}'> (${fieldsOf(type)}).
-        store.update(key, { add: { ${lowerFirst(type)}: 1 }, set: { lastEventType: event.type } });
+        store.update(key, { add: { ${counterOf(type)}: 1 }, set: { lastEventType: event.type } });
         return;`,
     )
     .join('\n');
@@ -107,6 +107,7 @@ export function registryEntry(spec: ConsumerSpec, indent: string): string {
   return [`${indent}{`, ...fields.map((field) => `${indent}  ${field},`), `${indent}},`].join('\n');
 }
 
-function lowerFirst(type: string): string {
+/** The counter the template keeps per aggregate for an event type (`OrderPlaced` → `orderPlacedCount`). */
+export function counterOf(type: string): string {
   return `${type.charAt(0).toLowerCase()}${type.slice(1)}Count`;
 }

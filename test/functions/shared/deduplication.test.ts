@@ -21,6 +21,17 @@ describe('freshDeduplicationId', () => {
     expect(again).toMatch(/^event-1~dlq~[0-9a-f]{32}$/);
   });
 
+  it('is the same for the same unique part: a retried dead-lettering of one SQS message is deduplicated', () => {
+    // Act
+    const first = freshDeduplicationId('event-1', 'dlq', '7c1d3a2e-0000-4000-8000-000000000001');
+    const retry = freshDeduplicationId('event-1', 'dlq', '7c1d3a2e-0000-4000-8000-000000000001');
+    const redrivenCopy = freshDeduplicationId('event-1', 'dlq', '7c1d3a2e-0000-4000-8000-000000000002');
+
+    // Assert
+    expect(retry).toBe(first);
+    expect(redrivenCopy).not.toBe(first);
+  });
+
   it('fits SQS’s 128 characters for the longest original', () => {
     // Act
     const id = freshDeduplicationId('x'.repeat(128), 'backfill');

@@ -20,7 +20,8 @@ export interface CliRun {
 export async function runOutboxCli(
   pipeline: LocalAws,
   argv: ReadonlyArray<string>,
-  optionOverrides: Record<string, unknown> = {},
+  // Short polls: the local engines answer at once.
+  optionOverrides: Record<string, unknown> = { receiveWaitSeconds: 1, pollSeconds: 1 },
 ): Promise<CliRun> {
   const out: string[] = [];
   const err: string[] = [];

@@ -143,6 +143,16 @@ export function resolveDeployment(
   if (choice.kind === 'local') {
     const outputsFile = explicitPath ?? files.localOutputs;
     if (!existsSync(outputsFile)) {
+      // The pipeline removes its outputs file when it stops: without it, a state file found by
+      // itself is most likely one a killed pipeline left, its pid since taken by another process.
+      if (choice.automatic && explicitPath === undefined) {
+        return {
+          configured: false,
+          reason:
+            `${files.localState} names pid ${choice.state.pid}, which is running, but ${outputsFile} does not exist, ` +
+            'so it is probably left from a pipeline that was killed (remove it, or restart `npm start -- --keep`)',
+        };
+      }
       throw new E2eConfigurationError(
         `the local pipeline (pid ${choice.state.pid}) is running, but its stack outputs file ${outputsFile} does not exist; ` +
           'restart it with `npm start -- --keep`, which writes that file',

@@ -139,6 +139,18 @@ describe('resolveDeployment: the local pipeline', () => {
     );
   });
 
+  it('skips instead when a state file found by itself has no outputs file beside it', () => {
+    // Given a state file whose pid is alive (taken by another process) and no outputs file
+    writeLocalPipeline(root, { pid: LIVE_PID });
+    rmSync(join(root, '.local', 'outputs.json'));
+
+    // When the deployment is resolved with no target variable, then the suite is skipped
+    expect(resolve({})).toEqual({
+      configured: false,
+      reason: expect.stringMatching(/probably left from a pipeline that was killed/),
+    });
+  });
+
   it('refuses LocalStack outputs for the local target', () => {
     // Given a running pipeline, and OUTBOX_E2E_OUTPUTS_FILE naming LocalStack outputs
     writeLocalPipeline(root, { pid: LIVE_PID });

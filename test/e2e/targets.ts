@@ -30,7 +30,13 @@ export type LocalPipelineLookup = { readonly state: LocalPipelineState } | { rea
 /** Which target the settings choose, and the setting that chose it. */
 export type TargetChoice =
   | { readonly kind: 'none'; readonly reason: string }
-  | { readonly kind: 'local'; readonly state: LocalPipelineState; readonly chosenBy: string }
+  | {
+      readonly kind: 'local';
+      readonly state: LocalPipelineState;
+      readonly chosenBy: string;
+      /** Chosen because no target was set and the state file names a live process. */
+      readonly automatic: boolean;
+    }
   | { readonly kind: 'localstack'; readonly endpoint: string; readonly chosenBy: string }
   | { readonly kind: 'aws'; readonly chosenBy: string };
 
@@ -78,6 +84,7 @@ export function chooseTarget(
       kind: 'local',
       state: found.state,
       chosenBy: `${E2E_ENV.local}=1${endpoint === undefined ? '' : ` (${E2E_ENV.endpoint} is not used for it)`}`,
+      automatic: false,
     };
   }
   if (endpoint !== undefined) return { kind: 'localstack', endpoint, chosenBy: E2E_ENV.endpoint };
@@ -95,6 +102,7 @@ export function chooseTarget(
     chosenBy:
       `default: no target is set and ${stateFile} names a running pipeline (pid ${found.state.pid}); ` +
       `${E2E_ENV.local}=0 turns this off`,
+    automatic: true,
   };
 }
 

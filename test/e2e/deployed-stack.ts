@@ -1,85 +1,92 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, relative, resolve } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { AwsCredentialIdentity } from '@smithy/types';
-import { STACK_OUTPUTS } from '../../lib/outbox-pipeline-stack';
+import { LOCAL_CREDENTIALS } from 'local-aws';
+import { type ConsumerDeclaration, registeredConsumers } from '../../contract/consumers';
+import { PROJECT_ROOT } from '../../contract/project';
+import { consumerOutputKey, STACK_OUTPUTS } from '../../contract/stack-outputs';
+import { LOCAL_OUTPUTS_FILE, LOCAL_STACK_NAME, LOCAL_STATE_FILE } from '../../local/pipeline';
+import { OrderApiClient } from '../../tools/order-api/client';
+import {
+  type DeadLetterQueue,
+  deadLetterQueues,
+  type StackOutputs,
+} from '../../tools/outbox-cli/stack-outputs';
+import { isProcessAlive, type LocalEndpoints, LocalStateError, readLocalPipelineState } from './local-state';
+import { chooseTarget, E2E_ENV, E2eConfigurationError, type LocalPipelineLookup } from './targets';
+
+export { E2E_ENV, E2eConfigurationError } from './targets';
 
 /**
- * Where the end-to-end suite finds the deployed stack, and whether it may run at all.
+ * Where the end-to-end suite finds the stack, and whether it may run at all. Three targets:
+ * the local pipeline of `npm start -- --keep`, LocalStack, and a real AWS account.
  *
- * The only source of stack outputs is the file `cdk deploy --outputs-file` writes:
- * `@aws-sdk/client-cloudformation` is not a dependency of this project, so there is no
- * `DescribeStacks` fallback.
+ * The only source of stack outputs is a file in the format `cdk deploy --outputs-file` writes
+ * (the local runtime writes one too): `@aws-sdk/client-cloudformation` is not a dependency of
+ * this project, so there is no `DescribeStacks` fallback. Which outputs the suite needs comes
+ * from the consumer registry (contract/consumers.ts) and the key names (contract/stack-outputs.ts).
  */
-
-/** Environment variables the suite reads. */
-export const E2E_ENV = {
-  /** Outputs file written by `cdk deploy --outputs-file` / `npm run local:deploy`. */
-  outputsFile: 'OUTBOX_E2E_OUTPUTS_FILE',
-  /** Stack whose outputs to read from the file. */
-  stackName: 'OUTBOX_E2E_STACK',
-  /** `1` to run against real AWS (no endpoint override). */
-  realAws: 'OUTBOX_E2E_AWS',
-  /** LocalStack's endpoint; its presence selects the LocalStack target. */
-  endpoint: 'AWS_ENDPOINT_URL',
-  /** Upper bound, in seconds, on waiting for the consumers to catch up. */
-  waitSeconds: 'OUTBOX_E2E_WAIT_SECONDS',
-} as const;
-
-/** Project root, so the default outputs file does not depend on the working directory. */
-const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Relative to the project root; the path `npm run local:deploy` writes. */
 export const DEFAULT_OUTPUTS_FILE = '.local/localstack-outputs.json';
-export const DEFAULT_STACK_NAME = 'OutboxPipeline';
+export const DEFAULT_STACK_NAME = LOCAL_STACK_NAME;
 export const LOCALSTACK_ENDPOINT = 'http://localhost.localstack.cloud:4566';
 export const DEFAULT_WAIT_SECONDS = 90;
 /** Kept below the e2e config's hook timeout (300 s), which also covers the commands themselves. */
 export const MAX_WAIT_SECONDS = 240;
 
-/** The resources the suite drives and inspects, by their CfnOutput id. */
-const REQUIRED_OUTPUTS = {
-  tableName: STACK_OUTPUTS.tableName,
-  orderApiUrl: STACK_OUTPUTS.orderApiUrl,
-  relayFailureQueueUrl: STACK_OUTPUTS.relayFailureQueueUrl,
-  orderProjectionDeadLetterQueueUrl: STACK_OUTPUTS.orderProjectionDeadLetterQueueUrl,
-  orderActivityDeadLetterQueueUrl: STACK_OUTPUTS.orderActivityDeadLetterQueueUrl,
-  orderActivityTargetDeadLetterQueueUrl: STACK_OUTPUTS.orderActivityTargetDeadLetterQueueUrl,
-} as const;
+/** One registered consumer's resources, from its outputs. */
+export interface ConsumerResources {
+  readonly consumer: ConsumerDeclaration;
+  readonly queueUrl: string;
+  readonly deadLetterQueueUrl: string;
+  readonly functionName: string;
+  /** The EventBridge target's dead-letter queue (unordered consumers only). */
+  readonly targetDeadLetterQueueUrl?: string;
+}
 
-/** Output values the suite needs, keyed like {@link STACK_OUTPUTS}. */
-export type RequiredOutputs = { readonly [K in keyof typeof REQUIRED_OUTPUTS]: string };
+/** The resources the suite drives and inspects. */
+export interface StackResources {
+  readonly tableName: string;
+  readonly orderApiUrl: string;
+  readonly relayFailureQueueUrl: string;
+  /** Every registered consumer, in registry order. */
+  readonly consumers: ReadonlyArray<ConsumerResources>;
+  /** The relay failure queue and every dead-letter queue of every registered consumer. */
+  readonly failureQueues: ReadonlyArray<DeadLetterQueue>;
+}
 
-/** LocalStack (an endpoint override) or a real AWS account (the default endpoints, SigV4-signed calls). */
+/** The local pipeline, LocalStack (an endpoint override) or a real AWS account (default endpoints). */
 export type DeploymentTarget =
+  | {
+      readonly kind: 'local';
+      readonly stateFile: string;
+      readonly pid: number;
+      readonly endpoints: LocalEndpoints;
+    }
   | { readonly kind: 'localstack'; readonly endpoint: string }
   | { readonly kind: 'aws' };
 
-/** A deployed stack the suite can run against. */
+/** A deployed (or locally running) stack the suite can run against. */
 export interface DeployedStack {
   readonly stackName: string;
   /** Absolute path of the outputs file the values came from. */
   readonly outputsFile: string;
-  readonly outputs: RequiredOutputs;
+  readonly resources: StackResources;
   readonly target: DeploymentTarget;
-  /** Region of the deployed resources, taken from the Function URL. */
+  /** From the local state file, else from the Function URL. */
   readonly region: string;
   /** Bound on waiting for the consumers. */
   readonly waitMs: number;
+  /** Which setting chose the target, e.g. `OUTBOX_E2E_LOCAL=1`. */
+  readonly chosenBy: string;
 }
 
 /** Either a stack to run against, or why there is none (the suite is then skipped). */
 export type Deployment =
   | { readonly configured: true; readonly stack: DeployedStack }
   | { readonly configured: false; readonly reason: string };
-
-/** The suite's configuration is inconsistent or the stack outputs cannot be used. */
-export class E2eConfigurationError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = new.target.name;
-  }
-}
 
 /** The outputs file is unreadable, is not `cdk deploy --outputs-file` JSON, or lacks an output. */
 export class StackOutputsError extends E2eConfigurationError {
@@ -91,71 +98,163 @@ export class StackOutputsError extends E2eConfigurationError {
   }
 }
 
+/** Where {@link resolveDeployment} looks; tests point it at a scratch folder. */
+export interface ResolveOptions {
+  /** Folder the default files are relative to. @default the project root */
+  readonly projectRoot?: string;
+  /** @default a signal-0 probe */
+  readonly isProcessAlive?: (pid: number) => boolean;
+}
+
 /**
- * Decides whether the suite runs, and against what.
+ * Decides whether the suite runs, and against what (see {@link chooseTarget} and skipMessage):
+ * `OUTBOX_E2E_LOCAL=1` (the local pipeline), `AWS_ENDPOINT_URL` (LocalStack), `OUTBOX_E2E_AWS=1`
+ * (real AWS), or, with none of them set, the local pipeline when its state file names a live
+ * process. Explicit intent that cannot be met throws instead of skipping.
  *
- * Configured means: the outputs file exists and one target is chosen, `AWS_ENDPOINT_URL`
- * (LocalStack) or `OUTBOX_E2E_AWS=1` (real AWS). Without a target the suite is skipped, and
- * so it is when only `AWS_ENDPOINT_URL` is set and the default outputs file is missing (that
- * variable is often set for other tools). Explicit intent that cannot be met throws instead of
- * skipping: `OUTBOX_E2E_AWS=1` or `OUTBOX_E2E_OUTPUTS_FILE` naming a file that does not exist.
- *
- * @throws E2eConfigurationError for contradictory or invalid settings
+ * @throws E2eConfigurationError for contradictory or invalid settings, or a local pipeline that is not running
  * @throws StackOutputsError for an outputs file that cannot be used
  */
 export function resolveDeployment(
   env: NodeJS.ProcessEnv = process.env,
-  projectRoot: string = PROJECT_ROOT,
+  options: ResolveOptions = {},
 ): Deployment {
-  const target = readTarget(env);
+  const root = options.projectRoot ?? PROJECT_ROOT;
+  const files = {
+    localstackOutputs: join(root, DEFAULT_OUTPUTS_FILE),
+    localState: join(root, relative(PROJECT_ROOT, LOCAL_STATE_FILE)),
+    localOutputs: join(root, relative(PROJECT_ROOT, LOCAL_OUTPUTS_FILE)),
+  };
+  const alive = options.isProcessAlive ?? isProcessAlive;
   const explicitFile = nonEmpty(env[E2E_ENV.outputsFile]);
-  // A path given by the user is relative to where they run the command; the default is the project's.
-  const outputsFile =
-    explicitFile !== undefined ? resolve(explicitFile) : join(projectRoot, DEFAULT_OUTPUTS_FILE);
+  // A path given by the user is relative to where they run the command; the defaults are the project's.
+  const explicitPath = explicitFile === undefined ? undefined : resolve(explicitFile);
   const stackName = nonEmpty(env[E2E_ENV.stackName]) ?? DEFAULT_STACK_NAME;
-  const fileExists = existsSync(outputsFile);
 
-  if (target === undefined) {
+  const choice = chooseTarget(env, files.localState, () => localPipeline(files.localState, alive));
+  if (choice.kind === 'none') {
+    const found = existsSync(files.localstackOutputs)
+      ? `; found ${files.localstackOutputs}: set ${E2E_ENV.endpoint} to run against that LocalStack deployment`
+      : '';
+    return { configured: false, reason: `${choice.reason}${found}` };
+  }
+  const waitMs = readWaitSeconds(env) * 1000;
+
+  if (choice.kind === 'local') {
+    const outputsFile = explicitPath ?? files.localOutputs;
+    if (!existsSync(outputsFile)) {
+      // The pipeline removes its outputs file when it stops: without it, a state file found by
+      // itself is most likely one a killed pipeline left, its pid since taken by another process.
+      if (choice.automatic && explicitPath === undefined) {
+        return {
+          configured: false,
+          reason:
+            `${files.localState} names pid ${choice.state.pid}, which is running, but ${outputsFile} does not exist, ` +
+            'so it is probably left from a pipeline that was killed (remove it, or restart `npm start -- --keep`)',
+        };
+      }
+      throw new E2eConfigurationError(
+        `the local pipeline (pid ${choice.state.pid}) is running, but its stack outputs file ${outputsFile} does not exist; ` +
+          'restart it with `npm start -- --keep`, which writes that file',
+      );
+    }
+    const resources = readStackOutputs(outputsFile, stackName);
+    assertTargetMatchesOutputs('local', outputsFile, resources.orderApiUrl);
+    const stateApiUrl = choice.state.outputs[STACK_OUTPUTS.orderApiUrl];
+    if (stateApiUrl !== resources.orderApiUrl) {
+      throw new E2eConfigurationError(
+        `${outputsFile} gives ${STACK_OUTPUTS.orderApiUrl} ${resources.orderApiUrl}, but the running local pipeline ` +
+          `(${files.localState}) has ${stateApiUrl ?? 'none'}: the outputs file is from another run; restart \`npm start -- --keep\``,
+      );
+    }
+    const target: DeploymentTarget = {
+      kind: 'local',
+      stateFile: files.localState,
+      pid: choice.state.pid,
+      endpoints: choice.state.endpoints,
+    };
     return {
-      configured: false,
-      reason: fileExists
-        ? `found ${outputsFile}, but neither ${E2E_ENV.endpoint} (LocalStack) nor ${E2E_ENV.realAws}=1 (real AWS) is set`
-        : `no stack outputs at ${outputsFile}, and neither ${E2E_ENV.endpoint} (LocalStack) nor ${E2E_ENV.realAws}=1 (real AWS) is set`,
+      configured: true,
+      stack: {
+        stackName,
+        outputsFile,
+        resources,
+        target,
+        region: choice.state.region,
+        waitMs,
+        chosenBy: choice.chosenBy,
+      },
     };
   }
-  if (!fileExists) {
-    if (target.kind === 'aws') {
+
+  const outputsFile = explicitPath ?? files.localstackOutputs;
+  if (!existsSync(outputsFile)) {
+    if (choice.kind === 'aws') {
       throw new E2eConfigurationError(
         `${E2E_ENV.realAws}=1 asks for a run against real AWS, but there is no stack outputs file at ${outputsFile}; ` +
           `deploy with \`npx cdk deploy --outputs-file <file>\` and set ${E2E_ENV.outputsFile}=<file> ` +
           '(CloudFormation DescribeStacks is not supported: @aws-sdk/client-cloudformation is not installed)',
       );
     }
-    if (explicitFile !== undefined) {
+    if (explicitPath !== undefined) {
       throw new E2eConfigurationError(`${E2E_ENV.outputsFile} names ${outputsFile}, which does not exist`);
     }
+    // AWS_ENDPOINT_URL is often set for other tools, so without outputs it is not taken as intent.
+    const running = liveLocalPipeline(files.localState, alive);
     return {
       configured: false,
-      reason: `${E2E_ENV.endpoint} is set, but there are no stack outputs at ${outputsFile} (run \`npm run local:deploy\` first)`,
+      reason:
+        `${E2E_ENV.endpoint} is set, but there are no stack outputs at ${outputsFile} (run \`npm run local:deploy\` first)` +
+        (running
+          ? `; a local pipeline is running (pid ${running.pid}): set ${E2E_ENV.local}=1 to test it`
+          : ''),
     };
   }
-
-  const outputs = readStackOutputs(outputsFile, stackName);
-  const region = regionOfFunctionUrl(outputsFile, outputs.orderApiUrl);
-  assertTargetMatchesOutputs(target, outputsFile, outputs.orderApiUrl);
+  const resources = readStackOutputs(outputsFile, stackName);
+  assertTargetMatchesOutputs(choice.kind, outputsFile, resources.orderApiUrl);
+  const region = regionOfFunctionUrl(outputsFile, resources.orderApiUrl);
+  const target: DeploymentTarget =
+    choice.kind === 'localstack' ? { kind: 'localstack', endpoint: choice.endpoint } : { kind: 'aws' };
   return {
     configured: true,
-    stack: { stackName, outputsFile, outputs, target, region, waitMs: readWaitSeconds(env) * 1000 },
+    stack: { stackName, outputsFile, resources, target, region, waitMs, chosenBy: choice.chosenBy },
   };
 }
 
 /**
+ * The outputs every run needs, as `[key, is a URL]`: the table, the order API, the relay failure
+ * queue, and for every registered consumer its queue, dead-letter queue and function (and, for an
+ * unordered consumer, its EventBridge target's dead-letter queue).
+ */
+export function requiredOutputKeys(
+  consumers: ReadonlyArray<ConsumerDeclaration> = registeredConsumers(),
+): Array<readonly [key: string, isUrl: boolean]> {
+  const keys: Array<readonly [string, boolean]> = [
+    [STACK_OUTPUTS.tableName, false],
+    [STACK_OUTPUTS.orderApiUrl, true],
+    [STACK_OUTPUTS.relayFailureQueueUrl, true],
+  ];
+  for (const consumer of consumers) {
+    keys.push([consumerOutputKey(consumer.name, 'queueUrl'), true]);
+    keys.push([consumerOutputKey(consumer.name, 'deadLetterQueueUrl'), true]);
+    keys.push([consumerOutputKey(consumer.name, 'functionName'), false]);
+    if (consumer.kind === 'unordered')
+      keys.push([consumerOutputKey(consumer.name, 'targetDeadLetterQueueUrl'), true]);
+  }
+  return keys;
+}
+
+/**
  * Reads the outputs of one stack from a `cdk deploy --outputs-file` file
- * (`{ "<stack>": { "<output id>": "<value>", … } }`).
+ * (`{ "<stack>": { "<output key>": "<value>", … } }`) and picks the suite's resources from them.
  *
  * @throws StackOutputsError naming the file and the stack or output that is missing or malformed
  */
-export function readStackOutputs(file: string, stackName: string): RequiredOutputs {
+export function readStackOutputs(
+  file: string,
+  stackName: string,
+  consumers: ReadonlyArray<ConsumerDeclaration> = registeredConsumers(),
+): StackResources {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -183,36 +282,64 @@ export function readStackOutputs(file: string, stackName: string): RequiredOutpu
         `set ${E2E_ENV.stackName} to the deployed stack's name`,
     );
   }
-  const values = {} as Record<keyof RequiredOutputs, string>;
-  for (const [key, outputId] of Object.entries(REQUIRED_OUTPUTS) as Array<[keyof RequiredOutputs, string]>) {
-    const value = stackOutputs[outputId];
+  const outputs: Record<string, string> = {};
+  for (const [key, isUrl] of requiredOutputKeys(consumers)) {
+    const value = stackOutputs[key];
     if (typeof value !== 'string' || value.length === 0) {
       throw new StackOutputsError(
         file,
-        `stack '${stackName}' has no output '${outputId}' (given ${JSON.stringify(value) ?? 'nothing'}); ` +
-          'redeploy the current stack so that its outputs match lib/outbox-pipeline-stack.ts',
+        `stack '${stackName}' has no output '${key}' (given ${JSON.stringify(value) ?? 'nothing'}); ` +
+          'redeploy the current stack so that its outputs match contract/stack-outputs.ts and contract/consumers.ts',
       );
     }
-    if (outputId !== STACK_OUTPUTS.tableName && !URL.canParse(value)) {
+    if (isUrl && !URL.canParse(value)) {
       throw new StackOutputsError(
         file,
-        `output '${outputId}' of stack '${stackName}' is not a URL (given '${value}')`,
+        `output '${key}' of stack '${stackName}' is not a URL (given '${value}')`,
       );
     }
-    values[key] = value;
+    outputs[key] = value;
   }
-  return values;
+  return resourcesOf(outputs, consumers);
 }
 
+function resourcesOf(outputs: StackOutputs, consumers: ReadonlyArray<ConsumerDeclaration>): StackResources {
+  const value = (key: string) => outputs[key] ?? '';
+  return {
+    tableName: value(STACK_OUTPUTS.tableName),
+    orderApiUrl: value(STACK_OUTPUTS.orderApiUrl),
+    relayFailureQueueUrl: value(STACK_OUTPUTS.relayFailureQueueUrl),
+    consumers: consumers.map((consumer) => ({
+      consumer,
+      queueUrl: value(consumerOutputKey(consumer.name, 'queueUrl')),
+      deadLetterQueueUrl: value(consumerOutputKey(consumer.name, 'deadLetterQueueUrl')),
+      functionName: value(consumerOutputKey(consumer.name, 'functionName')),
+      ...(consumer.kind === 'unordered'
+        ? { targetDeadLetterQueueUrl: value(consumerOutputKey(consumer.name, 'targetDeadLetterQueueUrl')) }
+        : {}),
+    })),
+    // The operator CLI's reading of the registry: the same queues `npm run outbox -- status` lists.
+    failureQueues: deadLetterQueues(outputs, consumers),
+  };
+}
+
+/** A service the suite calls through the SDK. */
+export type SdkService = 'dynamodb' | 'sqs';
+
 /**
- * Client settings for the deployed stack: LocalStack's endpoint and credentials it accepts,
- * or the default credential chain for real AWS.
+ * Client settings for one service of the stack: the local engine's endpoint and the operator
+ * key (`LOCAL_CREDENTIALS` of local-aws, allowed everything by its IAM enforcement), LocalStack's endpoint and credentials it accepts, or the default credential chain for AWS.
  */
 export function awsClientConfig(
   stack: DeployedStack,
+  service: SdkService,
   env: NodeJS.ProcessEnv = process.env,
 ): { region: string; endpoint?: string; credentials?: AwsCredentialIdentity } {
-  if (stack.target.kind === 'aws') return { region: stack.region };
+  const { target } = stack;
+  if (target.kind === 'aws') return { region: stack.region };
+  if (target.kind === 'local') {
+    return { region: stack.region, endpoint: target.endpoints[service], credentials: LOCAL_CREDENTIALS };
+  }
   // LocalStack namespaces accounts by access key, so use the key cdklocal deployed with: 'test',
   // unless AWS_ENVAR_ALLOWLIST let the caller's own key through to it.
   const allowList = (env.AWS_ENVAR_ALLOWLIST ?? '').split(',').map((name) => name.trim());
@@ -220,7 +347,7 @@ export function awsClientConfig(
     (allowList.includes(name) ? nonEmpty(env[name]) : undefined) ?? 'test';
   return {
     region: stack.region,
-    endpoint: stack.target.endpoint,
+    endpoint: target.endpoint,
     credentials: {
       accessKeyId: fromEnv('AWS_ACCESS_KEY_ID'),
       secretAccessKey: fromEnv('AWS_SECRET_ACCESS_KEY'),
@@ -228,34 +355,72 @@ export function awsClientConfig(
   };
 }
 
-/** The message printed once when the suite is skipped. */
+/**
+ * A client of the stack's order API (a Function URL with `AWS_IAM` auth). Local: signed with
+ * the operator key, in the state file's region (the URL is `http://127.0.0.1:<port>/` and names
+ * none). AWS: signed with the default credential chain (env, profile, SSO, IMDS, …), which an
+ * SDK client resolves for us. LocalStack does not enforce IAM by default: unsigned.
+ */
+export function orderApiFor(stack: DeployedStack): OrderApiClient {
+  const { orderApiUrl: baseUrl } = stack.resources;
+  const { region, target } = stack;
+  if (target.kind === 'local') return new OrderApiClient({ baseUrl, region, credentials: LOCAL_CREDENTIALS });
+  if (target.kind === 'localstack') return new OrderApiClient({ baseUrl, region });
+  return new OrderApiClient({
+    baseUrl,
+    region,
+    credentials: new DynamoDBClient({ region }).config.credentials,
+  });
+}
+
+/** One line saying what the suite runs against and why. */
+export function describeTarget(stack: DeployedStack): string {
+  const { target } = stack;
+  const where =
+    target.kind === 'local'
+      ? `the local pipeline of \`npm start -- --keep\` (pid ${target.pid}, ${target.stateFile}, region ${stack.region})`
+      : target.kind === 'localstack'
+        ? `LocalStack at ${target.endpoint} (region ${stack.region})`
+        : `AWS region ${stack.region}`;
+  return `[e2e] Target: ${where}, stack ${stack.stackName} (outputs ${stack.outputsFile}), chosen by ${stack.chosenBy}.`;
+}
+
+/** The message printed once when the suite is skipped: the reason, and how to configure each target. */
 export function skipMessage(reason: string): string {
   return [
     `[e2e] Skipping the deployed-stack suite: ${reason}.`,
+    '  Local:      in one terminal `npm start -- --keep`; once it prints its endpoints, in another',
+    `    ${E2E_ENV.local}=1 npm run test:e2e   (also chosen without it while that pipeline runs)`,
     '  LocalStack: start it (see docs/localstack.md), run `npm run local:deploy`, then',
     `    ${E2E_ENV.endpoint}=${LOCALSTACK_ENDPOINT} npm run test:e2e`,
     '  Real AWS:   npx cdk deploy --outputs-file .local/aws-outputs.json, then',
     `    ${E2E_ENV.realAws}=1 ${E2E_ENV.outputsFile}=.local/aws-outputs.json npm run test:e2e`,
     `  Optional:   ${E2E_ENV.stackName} (default ${DEFAULT_STACK_NAME}), ` +
-      `${E2E_ENV.waitSeconds} (default ${DEFAULT_WAIT_SECONDS}, at most ${MAX_WAIT_SECONDS}).`,
+      `${E2E_ENV.waitSeconds} (default ${DEFAULT_WAIT_SECONDS}, at most ${MAX_WAIT_SECONDS}), ` +
+      `${E2E_ENV.local}=0 (never choose the local pipeline by itself).`,
   ].join('\n');
 }
 
-function readTarget(env: NodeJS.ProcessEnv): DeploymentTarget | undefined {
-  const endpoint = nonEmpty(env[E2E_ENV.endpoint]);
-  if (endpoint !== undefined) {
-    if (!URL.canParse(endpoint)) {
-      throw new E2eConfigurationError(
-        `${E2E_ENV.endpoint} must be a URL such as ${LOCALSTACK_ENDPOINT} (given '${endpoint}')`,
-      );
+/** The local pipeline's state, or why it cannot be used (for {@link chooseTarget}). */
+function localPipeline(stateFile: string, alive: (pid: number) => boolean): LocalPipelineLookup {
+  if (!existsSync(stateFile)) return { problem: `${stateFile} does not exist` };
+  try {
+    const state = readLocalPipelineState(stateFile);
+    if (!alive(state.pid)) {
+      return {
+        problem: `${stateFile} names pid ${state.pid}, which is not running (left by a pipeline that was killed)`,
+      };
     }
-    return { kind: 'localstack', endpoint };
+    return { state };
+  } catch (error) {
+    if (error instanceof LocalStateError) return { problem: error.message };
+    throw error;
   }
-  const realAws = nonEmpty(env[E2E_ENV.realAws]);
-  if (realAws === undefined || realAws === '0') return undefined;
-  if (realAws !== '1')
-    throw new E2eConfigurationError(`${E2E_ENV.realAws} must be 1 or unset (given '${realAws}')`);
-  return { kind: 'aws' };
+}
+
+function liveLocalPipeline(stateFile: string, alive: (pid: number) => boolean): { pid: number } | undefined {
+  const found = localPipeline(stateFile, alive);
+  return 'state' in found ? { pid: found.state.pid } : undefined;
 }
 
 function readWaitSeconds(env: NodeJS.ProcessEnv): number {
@@ -283,23 +448,38 @@ function regionOfFunctionUrl(file: string, url: string): string {
   return region;
 }
 
-// Catches the default LocalStack outputs file being used for a real-AWS run (or the reverse),
-// which would otherwise fail later with a confusing "table not found".
-function assertTargetMatchesOutputs(target: DeploymentTarget, file: string, functionUrl: string): void {
-  const hostname = new URL(functionUrl).hostname;
-  const local = /(^|\.)localhost(\.|$)|localstack/.test(hostname);
-  if (target.kind === 'aws' && local) {
-    throw new E2eConfigurationError(
-      `${E2E_ENV.realAws}=1 targets real AWS, but ${file} describes a LocalStack deployment (${functionUrl}); ` +
-        `set ${E2E_ENV.outputsFile} to the outputs of your AWS deployment`,
-    );
-  }
-  if (target.kind === 'localstack' && !local) {
-    throw new E2eConfigurationError(
-      `${E2E_ENV.endpoint} targets LocalStack, but ${file} describes an AWS deployment (${functionUrl}); ` +
-        `unset ${E2E_ENV.endpoint} and set ${E2E_ENV.realAws}=1, or point ${E2E_ENV.outputsFile} at LocalStack outputs`,
-    );
-  }
+/** What kind of deployment a Function URL belongs to. */
+export function deploymentOfUrl(url: string): DeploymentTarget['kind'] {
+  const hostname = new URL(url).hostname;
+  if (/^127\.\d+\.\d+\.\d+$/.test(hostname) || hostname === 'localhost' || hostname === '[::1]')
+    return 'local';
+  if (/(^|\.)localhost(\.|$)|localstack/.test(hostname)) return 'localstack';
+  return 'aws';
+}
+
+const DEPLOYMENT_NAMES = {
+  local: 'the local pipeline (npm start -- --keep)',
+  localstack: 'a LocalStack deployment',
+  aws: 'an AWS deployment',
+} as const;
+
+// Catches the outputs of one target being used for another, which would otherwise fail later
+// with a confusing "table not found".
+function assertTargetMatchesOutputs(
+  target: DeploymentTarget['kind'],
+  file: string,
+  functionUrl: string,
+): void {
+  const described = deploymentOfUrl(functionUrl);
+  if (described === target) return;
+  const hint = {
+    local: `unset ${E2E_ENV.outputsFile} to use the local pipeline's own outputs`,
+    localstack: `point ${E2E_ENV.outputsFile} at LocalStack outputs, or choose the target that file describes`,
+    aws: `set ${E2E_ENV.outputsFile} to the outputs of your AWS deployment`,
+  }[target];
+  throw new E2eConfigurationError(
+    `the target is ${DEPLOYMENT_NAMES[target]}, but ${file} describes ${DEPLOYMENT_NAMES[described]} (${functionUrl}); ${hint}`,
+  );
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -9,73 +9,103 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import {
-  awsClientConfig,
-  type DeployedStack,
-  E2eConfigurationError,
-  type RequiredOutputs,
-} from './deployed-stack';
-import { describeCause } from './order-api-client';
+import { AGGREGATE_TYPES } from '../../contract/aggregates';
+import { commandPk, consumerItemPk, formatAggregateKey, KEYS } from '../../contract/keys';
+import { describeCause } from '../../tools/order-api/client';
+import { awsClientConfig, type DeployedStack, E2eConfigurationError } from './deployed-stack';
 
 /** The deployed stack did not answer, or answered that a resource in its outputs does not exist. */
 export class DeployedStackUnreachableError extends E2eConfigurationError {
   constructor(stack: DeployedStack, what: string, cause: unknown) {
-    const where = stack.target.kind === 'localstack' ? stack.target.endpoint : `AWS region ${stack.region}`;
+    const { target } = stack;
+    const where =
+      target.kind === 'local'
+        ? `the local pipeline (pid ${target.pid})`
+        : target.kind === 'localstack'
+          ? target.endpoint
+          : `AWS region ${stack.region}`;
     const reason = describeCause(cause);
     const hint =
-      stack.target.kind === 'aws'
+      target.kind === 'aws'
         ? 'Are AWS credentials for the deploying account available, and is the stack still deployed?'
-        : reason.includes('ENOTFOUND')
-          ? 'The host name did not resolve: *.localhost.localstack.cloud resolves to 127.0.0.1 through public DNS only, ' +
-            'and the Function URL in the outputs uses it too.'
-          : 'Is LocalStack running, and was the stack deployed with `npm run local:deploy`?';
+        : target.kind === 'local'
+          ? `Is \`npm start -- --keep\` still running, and is ${target.stateFile} from that run?`
+          : reason.includes('ENOTFOUND')
+            ? 'The host name did not resolve: *.localhost.localstack.cloud resolves to 127.0.0.1 through public DNS only, ' +
+              'and the Function URL in the outputs uses it too.'
+            : 'Is LocalStack running, and was the stack deployed with `npm run local:deploy`?';
     super(`${what} at ${where} failed: ${reason}. ${hint} (outputs read from ${stack.outputsFile})`);
     this.cause = cause;
   }
 }
 
-/** What the two example consumers have written for one order. */
-export interface ReadModels {
-  /** `VIEW#order-projection#Order#<id>`: the ordered consumer's view, absent until its first event. */
-  readonly projection: { readonly lastSequence: number; readonly status: string } | null;
-  /** `VIEW#order-activity#Order#<id>`: the unordered consumer's counter. */
-  readonly activity: { readonly eventCount: number } | null;
+/** An order's events as the suite counts them: how many, and the status the last one left. */
+export interface OrderOutcome {
+  readonly eventCount: number;
+  readonly finalStatus: string;
 }
 
-/** Queues that hold failed messages, keyed by their output id. */
-export const FAILURE_QUEUES = [
-  'relayFailureQueueUrl',
-  'orderProjectionDeadLetterQueueUrl',
-  'orderActivityDeadLetterQueueUrl',
-  'orderActivityTargetDeadLetterQueueUrl',
-] as const satisfies ReadonlyArray<keyof RequiredOutputs>;
+/** How the suite reads the read model of one consumer it knows, and what it expects there. */
+export interface ReadModelSpec {
+  /** The part of the consumer's item for an order that the suite compares (null: no item). */
+  read(item: Record<string, unknown> | undefined): unknown;
+  /** What that part must be once the order's events are applied; null for an order with no events. */
+  expected(outcome: OrderOutcome | null): unknown;
+}
+
+/**
+ * The read models of the example consumers (functions/consumers/), whose items the kit's
+ * `store` keeps in the outbox table at `consumerItemPk(<consumer>, 'Order#<id>')`.
+ * A registered consumer not listed here is checked through its queues only (drained, and its
+ * dead-letter queues empty), since the suite cannot know what it writes.
+ */
+export const KNOWN_READ_MODELS: Readonly<Record<string, ReadModelSpec>> = {
+  // Ordered: the order's view, one field per order; lastSequence is the last event applied.
+  'order-projection': {
+    read: (item) => (item ? { lastSequence: Number(item.lastSequence), status: String(item.status) } : null),
+    expected: (outcome) =>
+      outcome ? { lastSequence: outcome.eventCount, status: outcome.finalStatus } : null,
+  },
+  // Unordered: a counter moved once per event.
+  'order-activity': {
+    read: (item) => (item ? { eventCount: Number(item.eventCount) } : null),
+    expected: (outcome) => (outcome ? { eventCount: outcome.eventCount } : null),
+  },
+};
+
+/** What each known consumer has written for one order, by consumer name. */
+export type ReadModels = Readonly<Record<string, unknown>>;
 
 /** Read access to the deployed table and queues. */
 export class PipelineProbes {
   private readonly dynamodb: DynamoDBClient;
   private readonly sqs: SQSClient;
+  /** The registered consumers whose read model the suite knows. */
+  readonly readModelConsumers: ReadonlyArray<string>;
 
   constructor(private readonly stack: DeployedStack) {
-    const config = awsClientConfig(stack);
-    this.dynamodb = new DynamoDBClient(config);
-    this.sqs = new SQSClient(config);
+    this.dynamodb = new DynamoDBClient(awsClientConfig(stack, 'dynamodb'));
+    this.sqs = new SQSClient(awsClientConfig(stack, 'sqs'));
+    this.readModelConsumers = stack.resources.consumers
+      .map(({ consumer }) => consumer.name)
+      .filter((name) => name in KNOWN_READ_MODELS);
   }
 
   /**
    * Fails fast, with the endpoint and the outputs file in the message, when the stack is not
-   * there: the table must exist and every failure queue must answer.
+   * there: the table must exist and every consumer queue and failure queue must answer.
    *
    * @throws DeployedStackUnreachableError
    */
   async assertReachable(): Promise<void> {
-    const { tableName } = this.stack.outputs;
+    const { tableName, consumers, failureQueues } = this.stack.resources;
     try {
       await this.dynamodb.send(new DescribeTableCommand({ TableName: tableName }));
     } catch (error) {
       throw new DeployedStackUnreachableError(this.stack, `DescribeTable on '${tableName}'`, error);
     }
-    for (const output of FAILURE_QUEUES) {
-      const queueUrl = this.stack.outputs[output];
+    const queueUrls = [...consumers.map((c) => c.queueUrl), ...failureQueues.map((q) => q.url)];
+    for (const queueUrl of queueUrls) {
       try {
         await this.queueDepth(queueUrl);
       } catch (error) {
@@ -84,18 +114,25 @@ export class PipelineProbes {
     }
   }
 
-  /** Both read models of an order, read strongly consistently. */
+  /** The read model of every known registered consumer for an order, read strongly consistently. */
   async readModels(orderId: string): Promise<ReadModels> {
-    const [projection, activity] = await Promise.all([
-      this.getItem(`VIEW#order-projection#Order#${orderId}`, 'VIEW'),
-      this.getItem(`VIEW#order-activity#Order#${orderId}`, 'VIEW'),
-    ]);
-    return {
-      projection: projection
-        ? { lastSequence: Number(projection.lastSequence), status: String(projection.status) }
-        : null,
-      activity: activity ? { eventCount: Number(activity.eventCount) } : null,
-    };
+    const key = formatAggregateKey(AGGREGATE_TYPES.order, orderId);
+    return Object.fromEntries(
+      await Promise.all(
+        this.readModelConsumers.map(async (name) => {
+          const spec = KNOWN_READ_MODELS[name];
+          const item = await this.getItem(consumerItemPk(name, key), KEYS.viewSk);
+          return [name, spec ? spec.read(item) : null] as const;
+        }),
+      ),
+    );
+  }
+
+  /** What {@link readModels} must return for an order with this outcome (null: never committed). */
+  expectedReadModels(outcome: OrderOutcome | null): ReadModels {
+    return Object.fromEntries(
+      this.readModelConsumers.map((name) => [name, KNOWN_READ_MODELS[name]?.expected(outcome) ?? null]),
+    );
   }
 
   /** The order's outbox items (`OUTBOX#…`), in sequence order. */
@@ -105,9 +142,12 @@ export class PipelineProbes {
     do {
       const page = await this.dynamodb.send(
         new QueryCommand({
-          TableName: this.stack.outputs.tableName,
+          TableName: this.stack.resources.tableName,
           KeyConditionExpression: 'pk = :pk AND begins_with(sk, :outbox)',
-          ExpressionAttributeValues: { ':pk': { S: `Order#${orderId}` }, ':outbox': { S: 'OUTBOX#' } },
+          ExpressionAttributeValues: {
+            ':pk': { S: formatAggregateKey(AGGREGATE_TYPES.order, orderId) },
+            ':outbox': { S: KEYS.outboxSkPrefix },
+          },
           ProjectionExpression: '#sequence, eventType',
           ExpressionAttributeNames: { '#sequence': 'sequence' },
           ConsistentRead: true,
@@ -121,6 +161,11 @@ export class PipelineProbes {
       exclusiveStartKey = page.LastEvaluatedKey;
     } while (exclusiveStartKey);
     return items;
+  }
+
+  /** Whether the writer recorded a command under this idempotency key (it does so in the command's transaction). */
+  async commandRecorded(idempotencyKey: string): Promise<boolean> {
+    return (await this.getItem(commandPk(idempotencyKey), KEYS.commandSk)) !== undefined;
   }
 
   /** Messages in a queue: visible, in flight and delayed. */
@@ -142,6 +187,15 @@ export class PipelineProbes {
     );
   }
 
+  /** Depth of each queue, keyed by a label of the caller's choosing. */
+  async queueDepths(
+    queues: ReadonlyArray<{ readonly label: string; readonly url: string }>,
+  ): Promise<Record<string, number>> {
+    return Object.fromEntries(
+      await Promise.all(queues.map(async ({ label, url }) => [label, await this.queueDepth(url)] as const)),
+    );
+  }
+
   destroy(): void {
     this.dynamodb.destroy();
     this.sqs.destroy();
@@ -150,7 +204,7 @@ export class PipelineProbes {
   private async getItem(pk: string, sk: string): Promise<Record<string, unknown> | undefined> {
     const { Item } = await this.dynamodb.send(
       new GetItemCommand({
-        TableName: this.stack.outputs.tableName,
+        TableName: this.stack.resources.tableName,
         Key: { pk: { S: pk }, sk: { S: sk } },
         ConsistentRead: true,
       }),

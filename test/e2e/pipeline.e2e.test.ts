@@ -1,49 +1,25 @@
-import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DeployedStack, E2eConfigurationError, resolveDeployment, skipMessage } from './deployed-stack';
-import { type ApiResponse, OrderApiClient } from './order-api-client';
-import { FAILURE_QUEUES, observeUntil, PipelineProbes, type ReadModels } from './pipeline-probes';
+import { queueLabel } from '../../tools/outbox-cli/stack-outputs';
+import {
+  type DeployedStack,
+  describeTarget,
+  E2eConfigurationError,
+  orderApiFor,
+  resolveDeployment,
+  skipMessage,
+} from './deployed-stack';
+import { observeUntil, PipelineProbes, type ReadModels } from './pipeline-probes';
+import { firstResultOf, isReplayed, runWorkload, type WorkloadResult } from './workload';
 
 // Resolved while collecting, so the skip decision and its message happen once, before any test.
 const deployment = resolveDeployment();
-if (!deployment.configured) console.warn(skipMessage(deployment.reason));
+console.warn(deployment.configured ? describeTarget(deployment.stack) : skipMessage(deployment.reason));
 
 /** After the read models match, how long to keep watching for a late, doubled effect. */
 const SETTLE_MS = 3000;
-
-const LINE = { sku: 'E2E-SKU-1', quantity: 2, unitPrice: 1250 };
-
-/** One order's commands after it is placed, and what the pipeline must end up with. */
-interface OrderScript {
-  readonly id: string;
-  readonly customerId: string;
-  readonly commands: ReadonlyArray<{ readonly path: string; readonly body: unknown }>;
-  readonly finalStatus: 'CONFIRMED' | 'CANCELLED';
-  /** Every event the order's commands commit, in sequence order. */
-  readonly eventTypes: ReadonlyArray<string>;
-}
-
-interface WorkloadResult {
-  readonly scripts: ReadonlyArray<OrderScript>;
-  /** Versions returned by each order's commands, placement first. */
-  readonly versions: Record<string, number[]>;
-  /** The order whose id the conflicting command reused. */
-  readonly conflicted: OrderScript;
-  readonly conflictResponse: ApiResponse;
-  /** GET /orders/{id} after all commands. */
-  readonly finalReads: Record<string, ApiResponse>;
-}
-
-/** A command the workload depends on did not get the expected answer. */
-class UnexpectedResponseError extends Error {
-  constructor(request: string, expected: number, response: ApiResponse) {
-    super(
-      `${request} answered ${response.status} (expected ${expected}): ${JSON.stringify(response.body).slice(0, 500)}`,
-    );
-    this.name = 'UnexpectedResponseError';
-  }
-}
+/** Once the read models match, how long the consumers' queues may take to delete their last messages. */
+const DRAIN_MS = 30_000;
 
 describe.skipIf(!deployment.configured)('the outbox pipeline on a deployed stack', () => {
   let stack: DeployedStack;
@@ -61,18 +37,22 @@ describe.skipIf(!deployment.configured)('the outbox pipeline on a deployed stack
     probes = reader;
     await reader.assertReachable();
 
-    run = await runWorkload(OrderApiClient.for(stack), newRunId());
+    run = await runWorkload(orderApiFor(stack));
 
-    const readAll = () => readModelsOf(reader, run.scripts);
+    // Orders that committed events, and hostile ones that must never show up in a read model.
+    const outcomes = [
+      ...run.scripts.map(
+        (s) => [s.id, { eventCount: s.eventTypes.length, finalStatus: s.finalStatus }] as const,
+      ),
+      ...run.hostile.map((h) => [h.orderId, null] as const),
+    ];
     expectedReadModels = Object.fromEntries(
-      run.scripts.map((s) => [
-        s.id,
-        {
-          projection: { lastSequence: s.eventTypes.length, status: s.finalStatus },
-          activity: { eventCount: s.eventTypes.length },
-        },
-      ]),
+      outcomes.map(([id, outcome]) => [id, reader.expectedReadModels(outcome)]),
     );
+    const readAll = async () =>
+      Object.fromEntries(
+        await Promise.all(outcomes.map(async ([id]) => [id, await reader.readModels(id)] as const)),
+      );
     const outcome = await observeUntil(readAll, expectedReadModels, { timeoutMs: stack.waitMs });
     observedReadModels = outcome.observed;
     if (outcome.matched) {
@@ -91,153 +71,180 @@ describe.skipIf(!deployment.configured)('the outbox pipeline on a deployed stack
     return probes;
   }
 
-  it('answers each accepted command with the order’s next version', () => {
-    // Given the workload's commands (beforeAll)
-    const expected = Object.fromEntries(
-      run.scripts.map((s) => [s.id, s.eventTypes.map((_type, index) => index + 1)]),
+  it('answers each accepted command with the order’s next version, not as a replay', () => {
+    // Given the workload's first sends of each command, each under its own key (beforeAll)
+    const answers = Object.fromEntries(
+      run.scripts.map((s) => [
+        s.id,
+        s.sent.map((c) => ({
+          status: c.response.status,
+          version: (c.response.body as { version?: unknown }).version,
+          replayed: isReplayed(c.response),
+        })),
+      ]),
     );
 
-    // Then each command moved its order one version on
-    expect(run.versions).toEqual(expected);
+    // Then each command moved its order one version on, and none was answered as a replay
+    expect(answers).toEqual(
+      Object.fromEntries(
+        run.scripts.map((s) => [
+          s.id,
+          s.eventTypes.map((_type, index) => ({ status: 201, version: index + 1, replayed: false })),
+        ]),
+      ),
+    );
   });
 
-  it('rejects placing an order under a taken id with 409 ConcurrencyConflict', () => {
-    // Given a second placement of an existing order id (beforeAll)
-    // Then the optimistic-concurrency check refused it
-    expect(run.conflictResponse.status).toBe(409);
-    expect(run.conflictResponse.body).toMatchObject({ error: 'ConcurrencyConflict' });
+  it('answers a retried POST with the first result under the same Idempotency-Key', () => {
+    // Given each retry sent the same body under the key of a committed command (beforeAll)
+    const answers = run.retries.map(({ label, retry }) => ({
+      label,
+      result: firstResultOf(retry.response),
+      replayed: isReplayed(retry.response),
+    }));
+
+    // Then each got the first result back, marked idempotent-replayed: true
+    expect(answers).toEqual(
+      run.retries.map(({ label, first }) => ({
+        label,
+        result: firstResultOf(first.response),
+        replayed: true,
+      })),
+    );
   });
 
-  it('leaves the order unchanged after the rejected command', () => {
-    // Given the rejected placement (beforeAll)
-    const { conflicted } = run;
+  it('refuses an Idempotency-Key sent again with another body with 422, leaving the order as it was', () => {
+    // Given the key of a committed placement, sent with another customer (beforeAll)
+    const { reused, order } = run.keyReuse;
 
-    // Then the order still has the state and version its accepted commands gave it
-    expect(run.finalReads[conflicted.id]).toMatchObject({
+    // Then the API refused it and the order kept its own customer and version
+    expect(reused.response).toMatchObject({ status: 422, body: { error: 'IdempotencyKeyReused' } });
+    expect(run.finalReads[order.id]).toMatchObject({
       status: 200,
       body: {
-        version: conflicted.eventTypes.length,
-        state: { status: conflicted.finalStatus, customerId: conflicted.customerId },
+        version: order.eventTypes.length,
+        state: { customerId: order.customerId, status: order.finalStatus },
       },
     });
   });
 
-  it('commits no outbox item for the rejected command', async () => {
-    // Given the rejected placement (beforeAll)
-    const { conflicted } = run;
+  it('rejects placing an order under a taken id with 409 ConcurrencyConflict', () => {
+    // Given a second placement of an existing order id under a fresh key (beforeAll)
+    // Then the optimistic-concurrency check refused it
+    expect(run.conflict.sent.response).toMatchObject({ status: 409, body: { error: 'ConcurrencyConflict' } });
+  });
 
-    // When the order's outbox items are read back
-    const items = await stackProbes().outboxItems(conflicted.id);
+  it('commits exactly the accepted events: nothing for retries, reused keys or the conflict', async () => {
+    // Given every order's commands, retries and refused commands (beforeAll)
+    // When the orders' outbox items and state are read back
+    const items = Object.fromEntries(
+      await Promise.all(run.scripts.map(async (s) => [s.id, await stackProbes().outboxItems(s.id)] as const)),
+    );
+    const states = Object.fromEntries(
+      run.scripts.map((s) => {
+        const read = run.finalReads[s.id];
+        const body = (read?.body ?? {}) as {
+          version?: unknown;
+          state?: { status?: unknown; customerId?: unknown };
+        };
+        return [
+          s.id,
+          {
+            status: read?.status,
+            version: body.version,
+            state: body.state?.status,
+            customerId: body.state?.customerId,
+          },
+        ];
+      }),
+    );
 
-    // Then there is exactly one per accepted event, sequences 1..version, and nothing else
+    // Then there is one item per accepted event, sequences 1..version, and the state matches
     expect(items).toEqual(
-      conflicted.eventTypes.map((eventType, index) => ({ sequence: index + 1, eventType })),
+      Object.fromEntries(
+        run.scripts.map((s) => [
+          s.id,
+          s.eventTypes.map((eventType, index) => ({ sequence: index + 1, eventType })),
+        ]),
+      ),
+    );
+    expect(states).toEqual(
+      Object.fromEntries(
+        run.scripts.map((s) => [
+          s.id,
+          { status: 200, version: s.eventTypes.length, state: s.finalStatus, customerId: s.customerId },
+        ]),
+      ),
     );
   });
 
-  it('brings each order’s projection and activity counter to the order’s version, exactly once', () => {
+  it('refuses hostile bodies with 400 and commits nothing for them', async () => {
+    // Given placements with U+FFFF in customerId, 51 lines, and an unknown field (beforeAll)
+    // When their orders, outbox items and command records are looked up
+    const observed = await Promise.all(
+      run.hostile.map(async (h) => ({
+        label: h.label,
+        status: h.response.status,
+        error: (h.response.body as { error?: unknown } | null)?.error,
+        read: run.finalReads[h.orderId]?.status,
+        outboxItems: (await stackProbes().outboxItems(h.orderId)).length,
+        commandRecorded: await stackProbes().commandRecorded(h.idempotencyKey),
+      })),
+    );
+
+    // Then each was a ValidationError, and no order, event or command record exists for it
+    expect(observed).toEqual(
+      run.hostile.map((h) => ({
+        label: h.label,
+        status: 400,
+        error: 'ValidationError',
+        read: 404,
+        outboxItems: 0,
+        commandRecorded: false,
+      })),
+    );
+  });
+
+  it('brings every known read model to each order’s events, exactly once, and shows nothing for hostile orders', () => {
     // Given the consumers had up to OUTBOX_E2E_WAIT_SECONDS to catch up, then SETTLE_MS more
-    // Then the ordered view applied every event and the counter counted each once
+    // Then each registered consumer the suite knows applied every event once, and no retry,
+    // refused command or hostile body added one
+    expect(
+      stackProbes().readModelConsumers,
+      'no registered consumer has a read model this suite knows',
+    ).not.toEqual([]);
     expect(
       observedReadModels,
       convergedAfterMs === undefined ? 'read models did not match within the wait' : undefined,
     ).toEqual(expectedReadModels);
   });
 
-  it('leaves the relay failure queue and every consumer dead-letter queue empty', async () => {
-    // Given the workload has been processed (beforeAll waited for the read models)
-    // When the failure queues are inspected
-    const depths = Object.fromEntries(
-      await Promise.all(
-        FAILURE_QUEUES.map(async (output) => [output, await stackProbes().queueDepth(stack.outputs[output])]),
-      ),
-    );
+  it('drains every registered consumer’s queue', async () => {
+    // Given the read models matched (or the wait ran out)
+    const queues = stack.resources.consumers.map((c) => ({ label: c.consumer.name, url: c.queueUrl }));
+    const empty = Object.fromEntries(queues.map((q) => [q.label, 0]));
 
-    // Then none holds a message (messages left by earlier runs count too: inspect and purge them)
-    expect(depths).toEqual(Object.fromEntries(FAILURE_QUEUES.map((output) => [output, 0])));
+    // When the consumers' queues are watched until they are empty, for at most DRAIN_MS
+    const { observed } = await observeUntil(() => stackProbes().queueDepths(queues), empty, {
+      timeoutMs: DRAIN_MS,
+    });
+
+    // Then none holds a message
+    expect(observed).toEqual(empty);
+  });
+
+  it('leaves the relay failure queue and every dead-letter queue of every registered consumer empty', async () => {
+    // Given the workload has been processed (beforeAll waited for the read models)
+    const queues = stack.resources.failureQueues.map((q) => ({ label: queueLabel(q), url: q.url }));
+
+    // When the failure queues are inspected
+    const depths = await stackProbes().queueDepths(queues);
+
+    // Then none holds a message (messages left by earlier runs count too: inspect them with
+    // `npm run outbox -- status`, then redrive or purge them)
+    expect(queues.length).toBe(
+      1 + stack.resources.consumers.reduce((n, c) => n + (c.targetDeadLetterQueueUrl ? 2 : 1), 0),
+    );
+    expect(depths).toEqual(Object.fromEntries(queues.map((q) => [q.label, 0])));
   });
 });
-
-/** Places three orders, moves them through their lifecycles, and sends one conflicting command. */
-async function runWorkload(api: OrderApiClient, runId: string): Promise<WorkloadResult> {
-  const scripts: OrderScript[] = [
-    {
-      id: `${runId}-confirmed`,
-      customerId: 'e2e-customer-a',
-      commands: [
-        { path: 'items', body: { sku: 'E2E-SKU-2', quantity: 1, unitPrice: 999 } },
-        { path: 'confirm', body: {} },
-      ],
-      finalStatus: 'CONFIRMED',
-      eventTypes: ['OrderPlaced', 'OrderItemAdded', 'OrderConfirmed'],
-    },
-    {
-      id: `${runId}-cancelled`,
-      customerId: 'e2e-customer-b',
-      commands: [{ path: 'cancel', body: { reason: 'changed my mind' } }],
-      finalStatus: 'CANCELLED',
-      eventTypes: ['OrderPlaced', 'OrderCancelled'],
-    },
-    {
-      id: `${runId}-confirmed-then-cancelled`,
-      customerId: 'e2e-customer-c',
-      commands: [
-        { path: 'confirm', body: {} },
-        { path: 'cancel', body: { reason: 'out of stock' } },
-      ],
-      finalStatus: 'CANCELLED',
-      eventTypes: ['OrderPlaced', 'OrderConfirmed', 'OrderCancelled'],
-    },
-  ];
-
-  // Orders run concurrently; each order's commands run in order, as a client would send them.
-  const versionLists = await Promise.all(
-    scripts.map(async (script) => {
-      const versions = [
-        versionOf(
-          'POST /orders',
-          await api.post('/orders', { orderId: script.id, customerId: script.customerId, lines: [LINE] }),
-        ),
-      ];
-      for (const command of script.commands) {
-        const path = `/orders/${script.id}/${command.path}`;
-        versions.push(versionOf(`POST ${path}`, await api.post(path, command.body)));
-      }
-      return [script.id, versions] as const;
-    }),
-  );
-
-  const [, conflicted] = scripts as [OrderScript, OrderScript, OrderScript];
-  const conflictResponse = await api.post('/orders', {
-    orderId: conflicted.id,
-    customerId: 'e2e-someone-else',
-    lines: [LINE],
-  });
-
-  const finalReads = Object.fromEntries(
-    await Promise.all(scripts.map(async (s) => [s.id, await api.get(`/orders/${s.id}`)] as const)),
-  );
-  return { scripts, versions: Object.fromEntries(versionLists), conflicted, conflictResponse, finalReads };
-}
-
-function versionOf(request: string, response: ApiResponse): number {
-  const version = (response.body as { version?: unknown } | null)?.version;
-  if (response.status !== 201 || typeof version !== 'number') {
-    throw new UnexpectedResponseError(request, 201, response);
-  }
-  return version;
-}
-
-async function readModelsOf(
-  probes: PipelineProbes,
-  scripts: ReadonlyArray<OrderScript>,
-): Promise<Record<string, ReadModels>> {
-  return Object.fromEntries(
-    await Promise.all(scripts.map(async (s) => [s.id, await probes.readModels(s.id)])),
-  );
-}
-
-// Unique per run, so runs against a long-lived stack never see each other's orders.
-function newRunId(): string {
-  return `e2e-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
-}

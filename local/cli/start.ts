@@ -18,7 +18,7 @@ every committed event reached every consumer once, in order.
 
 Options:
   --events <n>          events to commit (default 3000)
-  --aggregates <n>      orders to spread them over (default 300)
+  --aggregates <n>      orders to spread them over (default: events / 10)
   --conflict-rate <r>   share of orders that get two racing commands (default 0.1)
   --reorder-rate <r>    share of stream batches delivered shuffled, as AWS may (default 0.2)
   --duplicate-rate <r>  share of stream records delivered twice (default 0.02)
@@ -34,7 +34,7 @@ function parseOptions() {
   const { values } = parseArgs({
     options: {
       events: { type: 'string', default: '3000' },
-      aggregates: { type: 'string', default: '300' },
+      aggregates: { type: 'string' },
       'conflict-rate': { type: 'string', default: '0.1' },
       'reorder-rate': { type: 'string', default: '0.2' },
       'duplicate-rate': { type: 'string', default: '0.02' },
@@ -59,7 +59,8 @@ function parseOptions() {
     return n;
   };
   const events = int('events', 1, 1_000_000);
-  const aggregates = int('aggregates', 1, events);
+  const aggregates =
+    values.aggregates === undefined ? Math.max(1, Math.round(events / 10)) : int('aggregates', 1, events);
   return {
     help: values.help,
     events,
@@ -94,12 +95,17 @@ async function main(): Promise<number> {
     'Starting the local pipeline (DynamoDB Local, SQS emulator, EventBridge emulator, Lambda bundles)...',
   );
   let pipeline: LocalAws | undefined;
+  let stopping = false;
   const shutdown = async (code: number) => {
+    // The state file goes first: a second signal (or a wrapper's SIGKILL) may not wait for the rest.
+    rmSync(LOCAL_STATE_FILE, { force: true });
+    if (stopping) return;
+    stopping = true;
     await pipeline?.stop();
     process.exit(code);
   };
-  process.once('SIGINT', () => void shutdown(130));
-  process.once('SIGTERM', () => void shutdown(143));
+  process.on('SIGINT', () => void shutdown(130));
+  process.on('SIGTERM', () => void shutdown(143));
 
   pipeline = await startOutboxPipeline({
     faults: {

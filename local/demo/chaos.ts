@@ -149,7 +149,7 @@ async function runOn(
   const poisonIds = new Map([...poison.events].map(([id, { aggregate }]) => [id, aggregate]));
   const report = await verifyRun(pipeline, workload, tracker, {
     poison: poisonIds,
-    deadLetters: new Map(validating.map((c) => [c.name, poison.events.size])),
+    deadLetters: validating.map((c) => c.name),
   });
   const relayFailures = await failureReasons(pipeline);
   const problems = [...report.problems];

@@ -36,19 +36,28 @@ export async function discoverConsumers(): Promise<{ consumers: DiscoveredConsum
     const module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
     const definition = module.consumer as ConsumerDefinition | undefined;
     if (!definition || typeof definition !== 'object') {
-      problems.push(`${path} exports no \`consumer\` definition: export it (see the kit) so that contract tests can replay events against it`);
+      problems.push(
+        `${path} exports no \`consumer\` definition: export it (see the kit) so that contract tests can replay events against it`,
+      );
       continue;
     }
     if (definition.name !== declaration.name || definition.kind !== declaration.kind) {
-      problems.push(`${path} defines ${definition.name} (${definition.kind}) but is registered as ${declaration.name} (${declaration.kind})`);
+      problems.push(
+        `${path} defines ${definition.name} (${definition.kind}) but is registered as ${declaration.name} (${declaration.kind})`,
+      );
     }
     consumers.push({ path, definition });
   }
   for (const file of readdirSync(join(FUNCTIONS_DIR, 'consumers')).filter((name) => name.endsWith('.ts'))) {
-    const module = (await import(pathToFileURL(join(FUNCTIONS_DIR, 'consumers', file)).href)) as Record<string, unknown>;
+    const module = (await import(pathToFileURL(join(FUNCTIONS_DIR, 'consumers', file)).href)) as Record<
+      string,
+      unknown
+    >;
     const name = file.replace(/\.ts$/, '');
     if (module.handler && !registered.some((declaration) => declaration.name === name)) {
-      problems.push(`functions/consumers/${file} exports a handler but is not in contract/consumers.ts: register it (npm run new:consumer does)`);
+      problems.push(
+        `functions/consumers/${file} exports a handler but is not in contract/consumers.ts: register it (npm run new:consumer does)`,
+      );
     }
   }
   return { consumers, problems };

@@ -222,7 +222,11 @@ describe('the order API handler', () => {
     ['an order id with a key separator', { orderId: 'o#1', customerId: 'c-1', lines }, /orderId/],
     ['U+FFFF, which SQS refuses', { customerId: 'c-\uFFFF', lines }, /customerId contains U\+FFFF/],
     ['U+FFFE in a line key', { customerId: 'c', lines: [{ ...lines[0], ['sku\uFFFE']: 'x' }] }, /lines/],
-    ['an envelope field smuggled in', { customerId: 'c', lines, 'detail-type': 'OrderCancelled' }, /detail-type/],
+    [
+      'an envelope field smuggled in',
+      { customerId: 'c', lines, 'detail-type': 'OrderCancelled' },
+      /detail-type/,
+    ],
     ['an oversize customer id', { customerId: 'c'.repeat(300_000), lines }, /customerId/],
     ['an array instead of an object', [1, 2], /body/],
     ['null', null, /body/],

@@ -112,6 +112,7 @@ export {
   type LocalTable,
   localBucketName,
 } from './resources';
+export type { LocalIam, ServiceEndpoints } from './runtime/iam';
 export {
   type InjectedFaults,
   type LocalAws,

@@ -77,7 +77,10 @@ export async function createTables(
         );
       }
       const { Table } = await client.send(new DescribeTableCommand({ TableName: name }));
-      const arn = Table?.TableArn ?? `arn:aws:dynamodb:${LOCAL_REGION}:${LOCAL_ACCOUNT}:table/${name}`;
+      // In the local region, as AWS names it and as the IAM emulation builds it from a TableName:
+      // DynamoDB Local's own TableArn says `ddblocal`. The stream ARN is DynamoDB Local's, which
+      // the stream API needs (and IAM reads back from the request).
+      const arn = `arn:aws:dynamodb:${LOCAL_REGION}:${LOCAL_ACCOUNT}:table/${name}`;
       const streamArn = Table?.LatestStreamArn;
       return {
         logicalId: spec.logicalId,

@@ -24,10 +24,45 @@ export class S3RequestError extends EngineError {
   }
 }
 
+/** Who the client's requests come from, for an IAM proxy in front of S3. */
+export interface S3CallerIdentity {
+  readonly accessKeyId: string;
+  readonly region: string;
+}
+
+/**
+ * The `Authorization` header of a request from `identity`. The local IAM proxy identifies
+ * callers by the access key id of the SigV4 credential scope and never verifies signatures
+ * (see src/iam/README.md), and fauxqs checks none, so the header carries the scope and no
+ * real signature.
+ */
+function authorizationHeader(identity: S3CallerIdentity, at: Date): string {
+  const day = at.toISOString().slice(0, 10).replaceAll('-', '');
+  return `AWS4-HMAC-SHA256 Credential=${identity.accessKeyId}/${day}/${identity.region}/s3/aws4_request, SignedHeaders=host, Signature=${'0'.repeat(64)}`;
+}
+
+const XML_ENTITIES: Readonly<Record<string, string>> = { lt: '<', gt: '>', quot: '"', apos: "'", amp: '&' };
+
+/** `<Code>: <Message>` of an S3 XML error, unescaped; else the start of the body. */
+function errorText(body: string): string {
+  const field = (name: string) =>
+    new RegExp(`<${name}>([^<]*)</${name}>`)
+      .exec(body)?.[1]
+      ?.replace(/&(lt|gt|quot|apos|amp);/g, (_, entity: string) => XML_ENTITIES[entity] ?? '');
+  const code = field('Code');
+  return code === undefined ? body.slice(0, 500) : `${code}: ${field('Message') ?? ''}`;
+}
+
 /** S3 on fauxqs, path-style. */
 export class LocalS3Client {
-  /** @param endpoint fauxqs's endpoint, e.g. http://127.0.0.1:4566 */
-  constructor(readonly endpoint: string) {
+  /**
+   * @param endpoint fauxqs's endpoint, e.g. http://127.0.0.1:4566, or an IAM proxy in front of it
+   * @param identity whose access key the requests name; @default none: unsigned requests, as the runtime's own
+   */
+  constructor(
+    readonly endpoint: string,
+    private readonly identity?: S3CallerIdentity,
+  ) {
     if (!/^https?:\/\/[^/]+$/.test(endpoint)) {
       throw new S3RequestError(
         'configuration',
@@ -68,12 +103,10 @@ export class LocalS3Client {
     contentType?: string,
   ): Promise<void> {
     let response: Response;
+    const headers: Record<string, string> = contentType === undefined ? {} : { 'content-type': contentType };
+    if (this.identity !== undefined) headers.authorization = authorizationHeader(this.identity, new Date());
     try {
-      response = await fetch(`${this.endpoint}${path}`, {
-        method,
-        body,
-        headers: contentType === undefined ? {} : { 'content-type': contentType },
-      });
+      response = await fetch(`${this.endpoint}${path}`, { method, body, headers });
     } catch (error) {
       throw new S3RequestError(operation, undefined, error instanceof Error ? error.message : String(error), {
         cause: error,
@@ -81,6 +114,6 @@ export class LocalS3Client {
     }
     const text = await response.text();
     if (!response.ok)
-      throw new S3RequestError(operation, response.status, text.slice(0, 500) || response.statusText);
+      throw new S3RequestError(operation, response.status, errorText(text) || response.statusText);
   }
 }

@@ -19,11 +19,18 @@
  * which DynamoDB Local cuts to the minute, so ages read up to 59 s too old.
  * Checkpoints live in memory only: stop() then start() resumes, a new mapping
  * starts again from `startingPosition`. No tumbling windows.
+ *
+ * Permissions: on AWS the mapping reads the stream, and writes its on-failure
+ * destination, with the function's execution role. Give it clients signed with
+ * that role (through the IAM proxy): a refused read is reported once and retried
+ * while nothing is delivered, a refused destination write is reported and the
+ * failure record lost (see `permission-problem.ts`).
  */
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { assertIntegerInRange, type Invoke, MappingConfigError } from './invoke';
+import { PermissionProblem } from './permission-problem';
 import { InterruptibleSleeper, waitFor } from './poll-clock';
 import {
   type BatchFailurePolicy,
@@ -56,6 +63,7 @@ export type { StreamBatchFailureRecord, StreamFailureCondition } from './stream-
 
 /** Options of {@link DynamoDbStreamMapping}; names follow AWS::Lambda::EventSourceMapping. */
 export interface DynamoDbStreamMappingOptions {
+  /** DescribeStream, GetShardIterator and GetRecords go through it; on AWS they run with the function's role. */
   readonly streams: DynamoDBStreamsClient;
   readonly streamArn: string;
   /** The function. Its response is judged at runtime, as Lambda does, so any value is accepted. */
@@ -146,6 +154,11 @@ export interface DynamoDbStreamMappingOptions {
    * @default no logging
    */
   readonly log?: (message: string) => void;
+  /**
+   * Receives each new permission problem (a refused stream read or destination write) and its end, once each.
+   * @default log
+   */
+  readonly report?: (message: string) => void;
 }
 
 /** Counters since the mapping was created. */
@@ -163,8 +176,10 @@ export interface StreamMappingCounters {
   /** (Sub)batches given up after retries or record age. */
   onFailure: number;
   recordsDiscarded: number;
-  /** Failed stream reads (retried after a pause). */
+  /** Failed stream reads (retried after a pause), refused ones included. */
   readErrors: number;
+  /** Stream reads and destination writes refused for lack of permission (AccessDenied). */
+  accessDenied: number;
 }
 
 const SHARD_DISCOVERY_INTERVAL_MS = 1_000;
@@ -197,6 +212,7 @@ export class DynamoDbStreamMapping {
     onFailure: 0,
     recordsDiscarded: 0,
     readErrors: 0,
+    accessDenied: 0,
   };
 
   private readonly batchSize: number;
@@ -214,8 +230,20 @@ export class DynamoDbStreamMapping {
   private lastDiscoveryStartedAt = -1;
   private discovery: Promise<void> | undefined;
   private discoveryLoop: Promise<void> | undefined;
+  private readonly readPermission: PermissionProblem;
+  private readonly destinationPermission: PermissionProblem;
 
   constructor(private readonly options: DynamoDbStreamMappingOptions) {
+    const report = (message: string) => {
+      if (options.report === undefined) this.log(message);
+      else options.report(`[stream mapping ${options.streamArn}] ${message}`);
+    };
+    this.readPermission = new PermissionProblem(report);
+    this.destinationPermission = new PermissionProblem(
+      report,
+      'the on-failure destination accepts failure records again',
+      "Discarded batches keep going without a failure record until the function's execution role may write the destination.",
+    );
     if (typeof options?.streamArn !== 'string' || options.streamArn === '') {
       throw new MappingConfigError('streamArn', 'must be the ARN of a DynamoDB stream', options?.streamArn);
     }
@@ -259,10 +287,17 @@ export class DynamoDbStreamMapping {
     };
   }
 
+  /** `PROBLEM: <why>` while the function's role may not read the stream or write the destination; else undefined. */
+  get lastProcessingResult(): string | undefined {
+    return this.readPermission.lastProcessingResult ?? this.destinationPermission.lastProcessingResult;
+  }
+
   /**
    * Starts polling. Resolves once the shards are known and their iterators taken,
    * so with LATEST every record written after `await start()` is delivered.
-   * Rejects if the stream cannot be described. Calling it while running does nothing.
+   * Rejects if the stream cannot be described, except when the description is
+   * refused (AccessDenied): that is reported and retried, as Lambda does.
+   * Calling it while running does nothing.
    */
   async start(): Promise<void> {
     if (this.running) return;
@@ -270,10 +305,20 @@ export class DynamoDbStreamMapping {
     try {
       await this.discoverShards();
     } catch (error) {
-      this.running = false;
-      throw error;
+      if (!this.noteRefusedRead(error)) {
+        this.running = false;
+        throw error;
+      }
     }
     this.discoveryLoop = this.runDiscoveryLoop();
+  }
+
+  /** Counts and reports a refused stream read; false for any other error. */
+  private noteRefusedRead(error: unknown): boolean {
+    if (!this.readPermission.note(error, "reading the stream with the function's execution role"))
+      return false;
+    this.counters.accessDenied += 1;
+    return true;
   }
 
   /** Stops polling; resolves when every in-flight invocation has returned. Unfinished batches resume on start(). */
@@ -299,7 +344,7 @@ export class DynamoDbStreamMapping {
       intervalMs: 20,
       onTimeout: () =>
         new Error(
-          `stream mapping did not drain within ${timeoutMs} ms; counters: ${JSON.stringify(this.counters)}`,
+          `stream mapping did not drain within ${timeoutMs} ms; counters: ${JSON.stringify(this.counters)}${this.lastProcessingResult === undefined ? '' : `; ${this.lastProcessingResult}`}`,
         ),
     });
   }
@@ -320,7 +365,7 @@ export class DynamoDbStreamMapping {
         await this.discoverShards();
       } catch (error) {
         this.counters.readErrors += 1;
-        this.log(`listing shards failed: ${describeError(error)}`);
+        if (!this.noteRefusedRead(error)) this.log(`listing shards failed: ${describeError(error)}`);
       }
     }
   }
@@ -366,10 +411,11 @@ export class DynamoDbStreamMapping {
     while (this.running && !state.finished) {
       try {
         const progressed = await this.step(state);
+        this.readPermission.clear();
         if (!progressed && this.running) await this.sleeper.sleep(this.pollIntervalMs);
       } catch (error) {
         this.counters.readErrors += 1;
-        this.log(`shard ${state.shard.shardId}: ${describeError(error)}`);
+        if (!this.noteRefusedRead(error)) this.log(`shard ${state.shard.shardId}: ${describeError(error)}`);
         if (this.running) await this.sleeper.sleep(READ_ERROR_PAUSE_MS);
       }
     }
@@ -497,10 +543,15 @@ export class DynamoDbStreamMapping {
     if (this.options.onFailure !== undefined) {
       try {
         await this.options.onFailure(failure, { Records: structuredClone([...records]) });
+        this.destinationPermission.clear();
       } catch (error) {
-        this.log(
-          `onFailure for shard ${state.shard.shardId} failed, the failure record is lost: ${describeError(error)}`,
-        );
+        const during =
+          "writing a failure record to the on-failure destination with the function's execution role";
+        if (this.destinationPermission.note(error, during)) this.counters.accessDenied += 1;
+        else
+          this.log(
+            `onFailure for shard ${state.shard.shardId} failed, the failure record is lost: ${describeError(error)}`,
+          );
       }
     }
     checkpointAfter(state, records);

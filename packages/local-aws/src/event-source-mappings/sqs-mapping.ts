@@ -22,6 +22,11 @@
  * most one message per group per receive, so local FIFO batches hold at most one
  * message per group (AWS batches can hold several, in order). Not emulated: the
  * 6 MB payload cap and poller scaling (MaximumConcurrency is a fixed pool here).
+ *
+ * Permissions: on AWS the mapping receives, deletes and changes visibility with the
+ * function's execution role. Give it that role's client as `receiver` (through the
+ * IAM proxy) and a refused call is reported once and retried, as Lambda keeps
+ * retrying, with nothing delivered (see `permission-problem.ts`).
  */
 import {
   ChangeMessageVisibilityBatchCommand,
@@ -34,11 +39,19 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSMessageAttributes, SQSRecord, SQSRecordAttributes } from 'aws-lambda';
 import { assertIntegerInRange, type Invoke, judgeBatchResponse, MappingConfigError } from './invoke';
+import { PermissionProblem } from './permission-problem';
 import { InterruptibleSleeper, waitFor } from './poll-clock';
 
 /** Options of {@link SqsMapping}; names follow AWS::Lambda::EventSourceMapping. */
 export interface SqsMappingOptions {
+  /** The runtime's client: looks up the queue ARN at start and whether the queue is empty in drain(). */
   readonly sqs: SQSClient;
+  /**
+   * The client of ReceiveMessage, DeleteMessageBatch and ChangeMessageVisibilityBatch; on AWS
+   * these run with the function's execution role.
+   * @default sqs
+   */
+  readonly receiver?: SQSClient;
   /** The QueueUrl the emulator returned (FIFO queues are recognised by the `.fifo` suffix). */
   readonly queueUrl: string;
   /** The function. Its response is judged at runtime, as Lambda does, so any value is accepted. */
@@ -87,6 +100,11 @@ export interface SqsMappingOptions {
    * @default no logging
    */
   readonly log?: (message: string) => void;
+  /**
+   * Receives each new permission problem (a refused call) and its end, once each.
+   * @default log
+   */
+  readonly report?: (message: string) => void;
 }
 
 /** Counters since the mapping was created. */
@@ -104,8 +122,10 @@ export interface SqsMappingCounters {
   partialFailures: number;
   functionErrors: number;
   invalidResponses: number;
-  /** Failed receive, delete or attribute calls (retried after a pause). */
+  /** Failed receive, delete or attribute calls (retried after a pause), refused ones included. */
   sqsErrors: number;
+  /** Calls refused for lack of permission (AccessDenied). */
+  accessDenied: number;
 }
 
 /** What {@link toLambdaSqsRecord} needs besides the message. */
@@ -140,6 +160,7 @@ export class SqsMapping {
     functionErrors: 0,
     invalidResponses: 0,
     sqsErrors: 0,
+    accessDenied: 0,
   };
 
   private readonly fifo: boolean;
@@ -152,8 +173,15 @@ export class SqsMapping {
   private running = false;
   private pollers: Promise<void>[] = [];
   private batchesHeld = 0;
+  private readonly receiver: SQSClient;
+  private readonly permission: PermissionProblem;
 
   constructor(private readonly options: SqsMappingOptions) {
+    this.receiver = options.receiver ?? options.sqs;
+    this.permission = new PermissionProblem((message) => {
+      if (options.report === undefined) this.log(message);
+      else options.report(`[sqs mapping ${options.queueUrl}] ${message}`);
+    });
     this.fifo = options.queueUrl.endsWith('.fifo');
     this.batchSize = options.batchSize ?? 10;
     assertIntegerInRange('batchSize', this.batchSize, 1, this.fifo ? 10 : 10_000);
@@ -181,6 +209,11 @@ export class SqsMapping {
     if (!(this.pollIntervalMs > 0)) {
       throw new MappingConfigError('pollIntervalMs', 'must be greater than 0', options.pollIntervalMs);
     }
+  }
+
+  /** `PROBLEM: <why>` while the function's role may not poll the queue (as AWS reports it); undefined otherwise. */
+  get lastProcessingResult(): string | undefined {
+    return this.permission.lastProcessingResult;
   }
 
   /** Looks up the queue ARN, then starts polling. Rejects if the queue does not exist. Does nothing if running. */
@@ -225,7 +258,7 @@ export class SqsMapping {
       intervalMs: 50,
       onTimeout: () =>
         new Error(
-          `SQS mapping did not drain within ${timeoutMs} ms; counters: ${JSON.stringify(this.counters)}`,
+          `SQS mapping did not drain within ${timeoutMs} ms; counters: ${JSON.stringify(this.counters)}${this.lastProcessingResult === undefined ? '' : `; ${this.lastProcessingResult}`}`,
         ),
     });
   }
@@ -248,6 +281,7 @@ export class SqsMapping {
     while (this.running) {
       try {
         const messages = await this.collectBatch();
+        this.permission.clear();
         if (messages.length === 0) {
           if (this.running) await this.sleeper.sleep(this.pollIntervalMs);
           continue;
@@ -262,7 +296,9 @@ export class SqsMapping {
         }
       } catch (error) {
         this.counters.sqsErrors += 1;
-        this.log(`polling failed: ${describeError(error)}`);
+        if (this.permission.note(error, "polling with the function's execution role"))
+          this.counters.accessDenied += 1;
+        else this.log(`polling failed: ${describeError(error)}`);
         if (this.running) await this.sleeper.sleep(SQS_ERROR_PAUSE_MS);
       }
     }
@@ -272,7 +308,7 @@ export class SqsMapping {
     const messages: Message[] = [];
     const deadline = performance.now() + this.batchingWindowMs;
     for (;;) {
-      const received = await this.options.sqs.send(
+      const received = await this.receiver.send(
         new ReceiveMessageCommand({
           QueueUrl: this.options.queueUrl,
           MaxNumberOfMessages: Math.min(RECEIVE_MAX, this.batchSize - messages.length),
@@ -337,7 +373,7 @@ export class SqsMapping {
   private async deleteRecords(records: SQSRecord[]): Promise<void> {
     for (let start = 0; start < records.length; start += RECEIVE_MAX) {
       const chunk = records.slice(start, start + RECEIVE_MAX);
-      const result = await this.options.sqs.send(
+      const result = await this.receiver.send(
         new DeleteMessageBatchCommand({
           QueueUrl: this.options.queueUrl,
           Entries: chunk.map((record, index) => ({ Id: String(index), ReceiptHandle: record.receiptHandle })),
@@ -357,7 +393,7 @@ export class SqsMapping {
   private async release(messages: Message[]): Promise<void> {
     for (let start = 0; start < messages.length; start += RECEIVE_MAX) {
       const chunk = messages.slice(start, start + RECEIVE_MAX);
-      await this.options.sqs.send(
+      await this.receiver.send(
         new ChangeMessageVisibilityBatchCommand({
           QueueUrl: this.options.queueUrl,
           Entries: chunk.map((message, index) => ({

@@ -16,6 +16,11 @@
  *   integration with AWS X-Ray").
  * - One SendMessage per event per target (AWS batches up to 10 with
  *   SendMessageBatch); ordering across events is not guaranteed either way.
+ * - With an authorizer (the runtime's IAM), each send to a target queue and to a
+ *   DLQ must be allowed by that queue's resource policy for events.amazonaws.com
+ *   with the rule as aws:SourceArn, as on AWS. A refused target delivery fails
+ *   with NO_PERMISSIONS, unretried, and goes to the DLQ (counted in
+ *   `refusedDeliveries`); a refused DLQ send loses the event (`deadLetterFailures`).
  */
 import { setMaxListeners } from 'node:events';
 import { type MessageAttributeValue, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -30,6 +35,7 @@ export interface DeliveryTarget {
   readonly arn: string;
   readonly queueUrl: string;
   readonly deadLetterQueueUrl: string | undefined;
+  readonly deadLetterQueueArn: string | undefined;
   readonly maximumRetryAttempts: number;
   readonly maximumEventAgeMs: number;
   readonly messageGroupId: string | undefined;
@@ -57,7 +63,18 @@ export interface DeliveryCounters {
   deadLettered: number;
   deadLetterFailures: number;
   dropped: number;
+  /** Deliveries to a target queue whose policy does not let the rule send (NO_PERMISSIONS). */
+  refusedDeliveries: number;
 }
+
+/**
+ * Whether EventBridge may send a rule's event to a queue (`sqs:SendMessage` as events.amazonaws.com,
+ * aws:SourceArn = the rule): undefined when allowed, else the refusal's message.
+ */
+export type DeliveryAuthorizer = (delivery: {
+  readonly ruleArn: string;
+  readonly queueArn: string;
+}) => string | undefined;
 
 /** How to reach SQS and how patient to be. */
 export interface TargetDeliveryOptions {
@@ -88,6 +105,7 @@ export class TargetDelivery {
     deadLettered: 0,
     deadLetterFailures: 0,
     dropped: 0,
+    refusedDeliveries: 0,
   };
   private readonly sqs: SQSClient;
   /** Aborted once `shutdown()` gives up waiting: ends retry sleeps and in-flight sends. */
@@ -97,6 +115,7 @@ export class TargetDelivery {
   private failureRate = 0;
   private faultSeed = 1;
   private sequence = 0;
+  private authorizer: DeliveryAuthorizer | undefined;
 
   constructor(private readonly options: TargetDeliveryOptions) {
     // One signal is shared by every in-flight delivery (one listener each), so lift Node's default cap of 10.
@@ -114,6 +133,11 @@ export class TargetDelivery {
     this.failureRate = targetDeliveryFailureRate;
     this.faultSeed = seed;
     this.sequence = 0;
+  }
+
+  /** Checks every later send against the queues' policies; undefined sends everything, as before. */
+  setAuthorizer(authorizer: DeliveryAuthorizer | undefined): void {
+    this.authorizer = authorizer;
   }
 
   /** The next number of the delivery sequence, for a new job. */
@@ -206,6 +230,14 @@ export class TargetDelivery {
   }
 
   private async attempt(job: DeliveryJob, retries: number): Promise<DeliveryFailure | undefined> {
+    const refusal = this.authorizer?.({ ruleArn: job.ruleArn, queueArn: job.target.arn });
+    if (refusal !== undefined) {
+      this.counters.refusedDeliveries += 1;
+      this.options.log(
+        `delivery of event ${job.event.id} to ${job.target.key} refused (NO_PERMISSIONS, not retried): ${refusal}`,
+      );
+      return { code: 'NO_PERMISSIONS', message: refusal, retryable: false };
+    }
     if (keyedRandom(this.faultSeed, job.sequence, retries) < this.failureRate) {
       return {
         code: 'INTERNAL_ERROR',
@@ -245,6 +277,15 @@ export class TargetDelivery {
       this.options.log(
         `event ${job.event.id} dropped after failing on ${target.key} (${failure.code}); the target has no DLQ`,
       );
+      return;
+    }
+    const refusal =
+      target.deadLetterQueueArn === undefined
+        ? undefined
+        : this.authorizer?.({ ruleArn: job.ruleArn, queueArn: target.deadLetterQueueArn });
+    if (refusal !== undefined) {
+      this.counters.deadLetterFailures += 1;
+      this.options.log(`event ${job.event.id} lost: its DLQ refuses ${target.key}: ${refusal}`);
       return;
     }
     try {

@@ -35,7 +35,7 @@
 import { randomUUID } from 'node:crypto';
 import { seededRandom } from '../faults';
 import { ArchiveStore } from './archives';
-import { type DeliveryJob, MAX_RETRY_DELAY_MS, TargetDelivery } from './delivery';
+import { type DeliveryAuthorizer, type DeliveryJob, MAX_RETRY_DELAY_MS, TargetDelivery } from './delivery';
 import { EventBusEmulatorError, integerIn, rate, ServiceError } from './errors';
 import {
   checkPutEventsRequest,
@@ -47,6 +47,7 @@ import { EventBusRegistry } from './routing';
 import { testEventPattern } from './test-event-pattern';
 import { JsonWireServer, type OperationHandler, type OperationResult } from './wire-protocol';
 
+export type { DeliveryAuthorizer } from './delivery';
 export { EventBusEmulatorError } from './errors';
 export type { EventBridgeEvent } from './put-events';
 
@@ -216,6 +217,8 @@ export interface EventBusCounters {
   readonly deadLetterFailures: number;
   /** Events whose delivery failed on a target without DLQ (lost, as on AWS). */
   readonly dropped: number;
+  /** Deliveries the target queue's policy refused (NO_PERMISSIONS, not retried); only with an authorizer. */
+  readonly refusedDeliveries: number;
 }
 
 /** A running local EventBridge. */
@@ -250,6 +253,11 @@ export interface EventBusEmulator {
   createArchive(archive: LocalArchive): string;
   /** Replaces the fault configuration and restarts the fault PRNGs from its seed. */
   setFaults(faults: EventBusFaults): void;
+  /**
+   * Checks every later send to a target queue or DLQ against the queue's resource policy, as
+   * EventBridge's sends are (see `delivery.ts`); undefined sends everything again.
+   */
+  setDeliveryAuthorizer(authorizer: DeliveryAuthorizer | undefined): void;
   /**
    * Resolves when no delivery is pending (deliveries of a PutEvents count as
    * pending from before its response).
@@ -401,6 +409,10 @@ class LocalEventBridge implements EventBusEmulator {
     this.throttleRandom = seededRandom(this.faults.seed);
     this.entryRandom = seededRandom(this.faults.seed ^ 0x9e3779b9);
     this.delivery.setFaults(this.faults.targetDeliveryFailureRate, this.faults.seed);
+  }
+
+  setDeliveryAuthorizer(authorizer: DeliveryAuthorizer | undefined): void {
+    this.delivery.setAuthorizer(authorizer);
   }
 
   waitForIdle(timeoutMs = 10_000): Promise<void> {

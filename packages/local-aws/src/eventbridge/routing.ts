@@ -210,6 +210,7 @@ export class EventBusRegistry {
         `${where}: a FIFO queue target needs a messageGroupId`,
       );
     }
+    let deadLetterQueueArn: string | undefined;
     if (target.deadLetterQueueUrl !== undefined) {
       if (target.deadLetterQueueUrl.endsWith('.fifo')) {
         throw new EventBusEmulatorError(
@@ -217,7 +218,7 @@ export class EventBusRegistry {
           `${where}: an EventBridge DLQ must be a standard queue (given '${target.deadLetterQueueUrl}')`,
         );
       }
-      this.requireQueueArn(where, 'deadLetterQueueUrl', target.deadLetterQueueUrl);
+      deadLetterQueueArn = this.requireQueueArn(where, 'deadLetterQueueUrl', target.deadLetterQueueUrl);
     }
     return {
       id: target.id,
@@ -225,6 +226,7 @@ export class EventBusRegistry {
       arn: queueArn,
       queueUrl: target.queueUrl,
       deadLetterQueueUrl: target.deadLetterQueueUrl,
+      deadLetterQueueArn,
       maximumRetryAttempts: integerIn(
         `${where}: maximumRetryAttempts`,
         target.maximumRetryAttempts ?? this.options.defaultMaximumRetryAttempts,

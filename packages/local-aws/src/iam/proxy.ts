@@ -8,6 +8,9 @@
  * Cost per request: one JSON.parse of the body and a few compiled-RegExp
  * matches; upstream connections are kept alive. S3 bodies are streamed to the
  * engine without buffering, except DeleteObjects (whose keys are authorized).
+ * SQS queue URLs naming the proxy's port are swapped for the engine's on the way
+ * in and back on the way out (see `sqs-queue-urls.ts`), so functions given URLs
+ * on the proxy's port stay behind it.
  */
 import {
   Agent,
@@ -20,6 +23,7 @@ import {
 import { getFreePort, LOOPBACK_HOST } from '../engines/free-port';
 import type { IamAuthorizer, IncomingServiceRequest } from './authorizer';
 import type { HttpResponse, ProxiedService } from './denials';
+import { swapQueueUrlPorts } from './sqs-queue-urls';
 
 /** Options of {@link startIamProxy}. */
 export interface IamProxyOptions {
@@ -38,6 +42,8 @@ export interface IamProxyOptions {
 export interface IamProxy {
   /** Give this to functions as `AWS_ENDPOINT_URL_<SERVICE>`. */
   readonly endpoint: string;
+  /** The port of {@link endpoint}: SQS queue URLs that name it reach the proxy (see `queueUrlBehindProxy`). */
+  readonly port: number;
   readonly service: ProxiedService;
   /** Requests forwarded to the engine and requests refused. */
   readonly counters: { forwarded: number; refused: number };
@@ -82,6 +88,31 @@ interface Upstream {
   readonly upstream: URL;
   readonly agent: Agent;
   readonly service: ProxiedService;
+  /** The proxy's own port, for the SQS queue URL swap. */
+  readonly port: number;
+}
+
+/** The request's headers for a body sent whole: its own length, never chunked. */
+function bufferedHeaders(req: IncomingMessage, host: string, body: Buffer) {
+  const { 'transfer-encoding': _chunked, ...headers } = req.headers;
+  return { ...headers, host, 'content-length': String(body.length) };
+}
+
+/** SQS answers are small JSON documents: read them whole and swap the engine's port in queue URLs for the proxy's. */
+function relaySqsAnswer(upstreamRes: IncomingMessage, res: ServerResponse, target: Upstream): void {
+  const chunks: Buffer[] = [];
+  upstreamRes.on('data', (chunk: Buffer) => chunks.push(chunk));
+  upstreamRes.on('error', (error) => res.destroy(error));
+  upstreamRes.on('end', () => {
+    const original = Buffer.concat(chunks);
+    const swapped = upstreamRes.headers['content-encoding']
+      ? undefined
+      : swapQueueUrlPorts(original.toString('utf8'), Number(target.upstream.port), target.port);
+    const body = swapped === undefined ? original : Buffer.from(swapped, 'utf8');
+    const { 'transfer-encoding': _chunked, ...headers } = upstreamRes.headers;
+    res.writeHead(upstreamRes.statusCode ?? 502, { ...headers, 'content-length': body.length });
+    res.end(body);
+  });
 }
 
 /**
@@ -95,6 +126,11 @@ function forward(
   target: Upstream,
 ): void {
   const { upstream, agent, service } = target;
+  const swapped =
+    service === 'sqs' && body !== undefined
+      ? swapQueueUrlPorts(body.toString('utf8'), target.port, Number(upstream.port))
+      : undefined;
+  const outgoingBody = swapped === undefined ? body : Buffer.from(swapped, 'utf8');
   const host =
     service === 's3'
       ? (req.headers.host ?? upstream.host).replace(/:\d+$/, `:${upstream.port}`)
@@ -105,10 +141,12 @@ function forward(
       port: upstream.port,
       method: req.method,
       path: req.url,
-      headers: { ...req.headers, host },
+      headers:
+        outgoingBody === undefined ? { ...req.headers, host } : bufferedHeaders(req, host, outgoingBody),
       agent,
     },
     (upstreamRes) => {
+      if (service === 'sqs') return relaySqsAnswer(upstreamRes, res, target);
       res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
       upstreamRes.pipe(res);
     },
@@ -122,8 +160,8 @@ function forward(
         body: `${service} engine unreachable: ${error.message}`,
       });
   });
-  if (body === undefined) req.pipe(outgoing);
-  else outgoing.end(body);
+  if (outgoingBody === undefined) req.pipe(outgoing);
+  else outgoing.end(outgoingBody);
 }
 
 /** Starts an enforcing proxy on a free loopback port. */
@@ -139,6 +177,7 @@ export async function startIamProxy(options: IamProxyOptions): Promise<IamProxy>
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   const counters = { forwarded: 0, refused: 0 };
   const limit = options.maxBodyBytes ?? 16 * 1024 * 1024;
+  const port = await getFreePort();
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const body = needsBody(options.service, req) ? await readBody(req, limit) : undefined;
@@ -156,7 +195,7 @@ export async function startIamProxy(options: IamProxyOptions): Promise<IamProxy>
       return;
     }
     counters.forwarded++;
-    forward(req, res, body, { upstream, agent, service: options.service });
+    forward(req, res, body, { upstream, agent, service: options.service, port });
   };
 
   const server: Server = createServer((req, res) => {
@@ -167,7 +206,6 @@ export async function startIamProxy(options: IamProxyOptions): Promise<IamProxy>
     });
   });
   server.keepAliveTimeout = 5_000;
-  const port = await getFreePort();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, LOOPBACK_HOST, () => resolve());
@@ -175,6 +213,7 @@ export async function startIamProxy(options: IamProxyOptions): Promise<IamProxy>
   let stopped: Promise<void> | undefined;
   return {
     endpoint: `http://${LOOPBACK_HOST}:${port}`,
+    port,
     service: options.service,
     counters,
     stop: () => {

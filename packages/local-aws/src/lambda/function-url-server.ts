@@ -4,6 +4,19 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { getFreePort, LOOPBACK_HOST } from '../engines/free-port';
 import type { LocalFunction } from './local-function';
 
+/** A refusal to send instead of invoking: status, headers and body as the Function URL answers. */
+export interface FunctionUrlRefusal {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+/** Decides on each request before the function runs: undefined lets it through. */
+export type FunctionUrlAuthorizer = (request: {
+  readonly url: string;
+  readonly headers: IncomingMessage['headers'];
+}) => FunctionUrlRefusal | undefined;
+
 /** A Lambda Function URL served on loopback. */
 export interface LocalFunctionUrl {
   readonly url: string;
@@ -13,11 +26,26 @@ export interface LocalFunctionUrl {
 /**
  * Serves a function the way a Function URL does: each HTTP request becomes a
  * payload-format 2.0 event, and the handler's result becomes the response.
- * Authentication (AWS_IAM on the deployed URL) is not checked locally.
+ * With `authorize` (the runtime's IAM: AuthType AWS_IAM, the function's resource
+ * policy, the caller's identity policy), a refused request gets the refusal and
+ * never reaches the function; without it every request is invoked.
  */
-export async function serveFunctionUrl(fn: LocalFunction): Promise<LocalFunctionUrl> {
+export async function serveFunctionUrl(
+  fn: LocalFunction,
+  authorize?: FunctionUrlAuthorizer,
+): Promise<LocalFunctionUrl> {
   const port = await getFreePort();
   const server: Server = createServer(async (req, res) => {
+    const refusal = authorize?.({ url: req.url ?? '/', headers: req.headers });
+    if (refusal !== undefined) {
+      req.resume();
+      res.writeHead(refusal.status, {
+        ...refusal.headers,
+        'content-length': Buffer.byteLength(refusal.body),
+      });
+      res.end(refusal.body);
+      return;
+    }
     try {
       const event = await toEvent(req, port);
       // Lambda continues the caller's X-Ray trace from the request's X-Amzn-Trace-Id.

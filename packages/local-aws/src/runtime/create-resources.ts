@@ -2,6 +2,7 @@
  * Step 2 of start-up: every table, queue, bucket, bus, archive and rule of the template,
  * and the map of what `Ref` and `Fn::GetAtt` return for each logical id locally.
  */
+import { eventRuleArn } from '../iam/requests/eventbridge';
 import {
   createBuckets,
   createQueues,
@@ -10,7 +11,7 @@ import {
   type LocalQueue,
   type LocalTable,
 } from '../resources';
-import { LOCAL_ACCOUNT, LOCAL_REGION, type LocalResource } from '../template/intrinsics';
+import { LOCAL_ACCOUNT, LOCAL_REGION, type LocalResource, referencedLogicalId } from '../template/intrinsics';
 import type { SynthesizedStack } from '../template/synth';
 import type { Topology } from '../template/topology';
 import type { Engines } from './engines';
@@ -50,6 +51,7 @@ export async function createResources(
     });
   }
   createBusesAndArchives(topology, engines, resources);
+  registerRules(synth.template, resources);
   createRules(topology, engines, resources);
   return { tables, queues, buckets, resources };
 }
@@ -79,6 +81,33 @@ function createBusesAndArchives(topology: Topology, engines: Engines, resources:
     resources.set(archive.logicalId, {
       ref: archive.name,
       attributes: { Arn: arn, ArchiveName: archive.name },
+    });
+  }
+}
+
+/**
+ * `Ref` and `Fn::GetAtt Arn` of every `AWS::Events::Rule`, those the runtime runs and the others
+ * (schedules, rules on the default bus), named after the logical id as the emulator names them:
+ * queue policies and `AWS::Lambda::Permission` name rules by ARN (`rule/<bus>/<name>`, or
+ * `rule/<name>` on the default bus). `Ref` is the name, `<bus>|<name>` on a custom bus (the rule
+ * id as recalled from the CloudFormation reference, not checked against AWS here; nothing in the
+ * runtime depends on it).
+ */
+function registerRules(template: unknown, resources: Map<string, LocalResource>): void {
+  const all = (template as { Resources?: Record<string, { Type?: string; Properties?: unknown }> }).Resources;
+  for (const [logicalId, resource] of Object.entries(all ?? {})) {
+    if (resource.Type !== 'AWS::Events::Rule') continue;
+    const busValue = (resource.Properties as { EventBusName?: unknown } | undefined)?.EventBusName;
+    const busId = referencedLogicalId(busValue);
+    const bus =
+      busId === undefined ? (typeof busValue === 'string' ? busValue : 'default') : resources.get(busId)?.ref;
+    if (bus === undefined) continue;
+    const busName = bus.startsWith('arn:') ? bus.replace(/^.*:event-bus\//, '') : bus;
+    resources.set(logicalId, {
+      ref: busName === 'default' ? logicalId : `${busName}|${logicalId}`,
+      attributes: {
+        Arn: eventRuleArn(logicalId, busName, { region: LOCAL_REGION, accountId: LOCAL_ACCOUNT }),
+      },
     });
   }
 }

@@ -1,22 +1,21 @@
 /**
- * Step 3 of start-up: every function of the template from its bundled asset,
+ * Step 4 of start-up: every function of the template from its bundled asset,
  * each execution environment a worker thread with the environment the stack
- * gives it, resolved to local names and endpoints.
+ * gives it, resolved to local names and endpoints, and the credentials of its
+ * execution role (see `iam.ts`).
  */
 import { join } from 'node:path';
-import { LOCAL_CREDENTIALS } from '../engines/dynamodb-local';
 import { LocalFunction } from '../lambda/local-function';
-import { LOCAL_REGION, type LocalResource, resolveValue } from '../template/intrinsics';
+import { LOCAL_REGION, resolveValue } from '../template/intrinsics';
 import type { FunctionSpec, Topology } from '../template/topology';
-import type { Engines } from './engines';
+import type { RuntimeIam } from './iam';
 import type { LocalAwsOptions } from './local-aws';
 import type { StopList } from './stop-list';
 
 /** Loads every function and waits for its cold starts; each one is added to `stops` as it is created. */
 export async function loadFunctions(
   topology: Topology,
-  resources: ReadonlyMap<string, LocalResource>,
-  engines: Engines,
+  iam: RuntimeIam,
   options: LocalAwsOptions,
   stops: StopList,
 ): Promise<Map<string, LocalFunction>> {
@@ -26,7 +25,7 @@ export async function loadFunctions(
       name: spec.logicalId,
       modulePath: spec.modulePath,
       exportName: spec.exportName,
-      environment: functionEnvironment(spec, resources, engines, options),
+      environment: functionEnvironment(spec, iam, options),
       timeoutSeconds: options.functionTimeoutSeconds ?? spec.timeoutSeconds,
       memorySize: spec.memorySize,
       logFile: options.logDir === undefined ? undefined : join(options.logDir, `${spec.logicalId}.log`),
@@ -40,24 +39,19 @@ export async function loadFunctions(
   return functions;
 }
 
-/** The Lambda-provided variables, the template's (resolved), then the caller's overrides. */
+/**
+ * The Lambda-provided variables (with the execution role's keys and the endpoints, from `iam`),
+ * the template's (resolved; queue URLs lead through the SQS proxy), then the caller's overrides.
+ */
 function functionEnvironment(
   spec: FunctionSpec,
-  resources: ReadonlyMap<string, LocalResource>,
-  engines: Engines,
+  iam: RuntimeIam,
   options: LocalAwsOptions,
 ): Record<string, string> {
   const environment: Record<string, string> = {
     AWS_REGION: LOCAL_REGION,
     AWS_DEFAULT_REGION: LOCAL_REGION,
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-    // The SDK's standard per-service endpoint settings: the handler code is unchanged.
-    AWS_ENDPOINT_URL_DYNAMODB: engines.dynamoFaults?.endpoint ?? engines.dynamo.endpoint,
-    AWS_ENDPOINT_URL_SQS: engines.sqsEngine.endpoint,
-    // An IP address, so the SDK addresses buckets path-style, which fauxqs serves.
-    AWS_ENDPOINT_URL_S3: engines.s3.endpoint,
-    AWS_ENDPOINT_URL_EVENTBRIDGE: engines.eventBus.endpoint,
+    ...iam.functionEnvironment(spec.logicalId),
     AWS_LAMBDA_FUNCTION_NAME: spec.logicalId,
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(spec.memorySize),
     AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
@@ -65,7 +59,7 @@ function functionEnvironment(
     AWS_XRAY_CONTEXT_MISSING: 'IGNORE_ERROR',
   };
   for (const [name, value] of Object.entries(spec.environment)) {
-    environment[name] = resolveValue(value, resources, `${spec.logicalId}.Environment.${name}`);
+    environment[name] = resolveValue(value, iam.functionResources, `${spec.logicalId}.Environment.${name}`);
   }
   for (const [match, overrides] of Object.entries(options.environmentOverrides ?? {})) {
     if (spec.logicalId.includes(match)) Object.assign(environment, overrides);

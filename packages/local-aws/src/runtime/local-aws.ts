@@ -1,7 +1,7 @@
 /**
  * `startLocalAws`: runs a synthesized CDK stack on this machine. The start-up
  * steps live in files of their own, in the order they run: `engines.ts`,
- * `create-resources.ts`, `load-functions.ts`, `serve-function-urls.ts`,
+ * `create-resources.ts`, `iam.ts`, `load-functions.ts`, `serve-function-urls.ts`,
  * `start-mappings.ts`, `schedules.ts`, `outputs.ts`; `drain.ts` is `drain()`.
  */
 import type { DynamoDbFaults } from '../dynamodb-fault-proxy';
@@ -18,6 +18,7 @@ import { type MappingSpec, readTopology, type Topology } from '../template/topol
 import { createResources } from './create-resources';
 import { drainAll } from './drain';
 import { type Engines, startEngines } from './engines';
+import { type LocalIam, startIam } from './iam';
 import { loadFunctions } from './load-functions';
 import { resolveOutputs, writeOutputsFile } from './outputs';
 import { startSchedules } from './schedules';
@@ -90,6 +91,19 @@ export interface LocalAwsOptions {
   readonly outputsFile?: string;
   /** Progress messages. @default none */
   readonly log?: (message: string) => void;
+  /**
+   * Enforces the template's IAM as AWS does: every call a function makes (and the polls
+   * and destination writes of its event source mappings) is signed with its execution role
+   * and evaluated against the role's and the resource's policies; EventBridge deliveries
+   * against the queue's policy; Function URLs against AuthType and the function's policy.
+   * A refused call gets AWS's AccessDenied; `LocalAws.iam.denials` counts them. A policy
+   * that cannot be read faithfully stops start-up with an `IamTemplateError`.
+   *
+   * `false` lets everything through with the operator key, as before: it exists for
+   * debugging (is it IAM or my code?), not for running tests, which should see what AWS refuses.
+   * @default true
+   */
+  readonly iam?: boolean;
 }
 
 /** One invocation made by an event source mapping, as seen from outside the function. */
@@ -112,8 +126,10 @@ export interface LocalAws {
     readonly s3: string;
     readonly eventbridge: string;
   };
-  /** SDK client settings for the local engines. */
+  /** SDK client settings for the local engines, with the operator key (`local`, allowed everything). */
   readonly clientConfig: { readonly region: string; readonly credentials: typeof LOCAL_CREDENTIALS };
+  /** IAM enforcement: whether it is on, the denials so far, the operator and function credentials. */
+  readonly iam: LocalIam;
   readonly tables: ReadonlyArray<LocalTable>;
   readonly queues: ReadonlyArray<LocalQueue>;
   /** Every `AWS::S3::Bucket` of the template, created in fauxqs's S3. */
@@ -153,10 +169,13 @@ export interface LocalAws {
  *
  * @throws NodeRuntimeMismatchError before starting anything, when a function
  *   declares a `nodejs<major>.x` other than the Node running this process
+ * @throws IamTemplateError when IAM is on and a policy of the template cannot be
+ *   emulated faithfully (each problem is listed in `issues`)
  *
  * @example
  * const local = await startLocalAws(stack, { logDir: '.local/logs' });
  * try {
+ *   // An AuthType NONE URL; an AWS_IAM one needs a SigV4-signed request (e.g. with the operator key).
  *   await fetch(local.outputs.ApiUrl, { method: 'POST', body: '{}' });
  *   await local.drain();
  * } finally {
@@ -178,13 +197,17 @@ export async function startLocalAws(
   try {
     const engines = await startEngines(options.faults, stops);
     const { tables, queues, buckets, resources } = await createResources(synth, topology, engines, options);
-    const functions = await loadFunctions(topology, resources, engines, options, stops);
-    const functionUrls = await serveFunctionUrls(topology, functions, resources, stops);
-    const mappings = await startMappings(topology, functions, { engines, tables, resources, options }, stops);
+    const iamInputs = { template: synth.template as never, topology, resources, queues, engines, log };
+    const iam = await startIam(options.iam !== false, iamInputs, stops);
+    if (!iam.view.enabled) log('IAM is off (iam: false): every call is allowed');
+    const functions = await loadFunctions(topology, iam, options, stops);
+    const functionUrls = await serveFunctionUrls(topology, functions, resources, iam, stops);
+    const mappingContext = { engines, tables, resources, options, iam };
+    const mappings = await startMappings(topology, functions, mappingContext, stops);
     const runSchedule = startSchedules(
       topology,
       functions,
-      { scheduleIntervalMs: options.scheduleIntervalMs, log },
+      { scheduleIntervalMs: options.scheduleIntervalMs, log, refusal: iam.scheduleRefusal },
       stops,
     );
     const parts = {
@@ -197,6 +220,7 @@ export async function startLocalAws(
       functionUrls,
       mappings,
       runSchedule,
+      iam: iam.view,
     };
     const outputs = resolveOutputs(topology, resources);
     if (options.outputsFile !== undefined)
@@ -229,6 +253,9 @@ function checkStack(synth: SynthesizedStack): void {
 
 /** Refuses options outside what the runtime can do, naming the option and the value given. */
 function checkOptions(options: LocalAwsOptions): void {
+  if (options.iam !== undefined && typeof options.iam !== 'boolean') {
+    throw new TypeError(`iam must be true or false (given ${JSON.stringify(options.iam)})`);
+  }
   if (
     options.outputsFile !== undefined &&
     (typeof options.outputsFile !== 'string' || options.outputsFile.trim() === '')
@@ -265,6 +292,7 @@ interface RuntimeParts {
   readonly functionUrls: ReadonlyMap<string, string>;
   readonly mappings: StartedMappings;
   readonly runSchedule: (name: string) => Promise<unknown>;
+  readonly iam: LocalIam;
 }
 
 /** The LocalAws object over the started parts. */
@@ -292,6 +320,7 @@ function assemble(
       eventbridge: eventBus.endpoint,
     },
     clientConfig: engines.clientConfig,
+    iam: parts.iam,
     tables: parts.tables,
     queues: parts.queues,
     buckets: parts.buckets,

@@ -1,6 +1,9 @@
 /**
- * Step 5 of start-up: every event source mapping of the template (DynamoDB
+ * Step 6 of start-up: every event source mapping of the template (DynamoDB
  * streams and SQS), started, with the stream faults and the observer wired in.
+ * As on AWS, each mapping reads its source and writes its on-failure destination
+ * with its function's execution role (through the IAM proxies, see `iam.ts`); a
+ * refused call is reported once through `options.log` and retried.
  */
 import { randomUUID } from 'node:crypto';
 import { DynamoDbStreamMapping } from '../event-source-mappings/dynamodb-stream-mapping';
@@ -18,6 +21,7 @@ import { LOCAL_REGION, type LocalResource } from '../template/intrinsics';
 import type { MappingSpec, Topology } from '../template/topology';
 import { queueUrlOf } from './create-resources';
 import type { Engines } from './engines';
+import type { RuntimeIam } from './iam';
 import type { LocalAwsOptions } from './local-aws';
 import type { StopList } from './stop-list';
 
@@ -36,6 +40,7 @@ interface MappingContext {
   readonly tables: ReadonlyArray<LocalTable>;
   readonly resources: ReadonlyMap<string, LocalResource>;
   readonly options: LocalAwsOptions;
+  readonly iam: RuntimeIam;
   readonly streamClock: () => number;
   readonly faults: ReturnType<typeof streamFaultHooks>;
 }
@@ -98,7 +103,7 @@ function streamMapping(
   const uuid = randomUUID();
   return new DynamoDbStreamMapping({
     uuid,
-    streams: context.engines.streams,
+    streams: context.iam.mappingClients(spec.functionLogicalId).streams,
     streamArn: table.streamArn,
     invoke,
     startingPosition: spec.startingPosition ?? 'TRIM_HORIZON',
@@ -115,20 +120,25 @@ function streamMapping(
     shuffle: context.faults.shuffle,
     duplicate: context.faults.duplicate,
     onFailure: onFailureDestination(spec, uuid, context),
+    report: context.options.log,
   });
 }
 
-/** Where a stream mapping's discarded batches go: the queue or bucket of its DestinationConfig, if any. */
+/**
+ * Where a stream mapping's discarded batches go: the queue or bucket of its DestinationConfig, if any,
+ * written with the function's execution role (it needs sqs:SendMessage or s3:PutObject there, as on AWS).
+ */
 function onFailureDestination(
   spec: MappingSpec,
   uuid: string,
   context: MappingContext,
 ): OnFailureDestination | undefined {
+  const clients = context.iam.mappingClients(spec.functionLogicalId);
   const queueUrl = queueUrlOf(context.resources, spec.onFailureQueueLogicalId);
-  if (queueUrl !== undefined) return sqsOnFailureDestination(context.engines.sqs, queueUrl);
+  if (queueUrl !== undefined) return sqsOnFailureDestination(clients.sqs, queueUrl);
   const bucketId = spec.onFailureBucketLogicalId;
   const bucket = bucketId === undefined ? undefined : context.resources.get(bucketId)?.ref;
-  if (bucket !== undefined) return s3OnFailureDestination(context.engines.s3, bucket, uuid);
+  if (bucket !== undefined) return s3OnFailureDestination(clients.s3, bucket, uuid);
   return undefined;
 }
 
@@ -142,6 +152,8 @@ function sqsMapping(
   if (!url) throw new Error(`mapping ${spec.logicalId} reads queue ${queueLogicalId}, which was not created`);
   return new SqsMapping({
     sqs: context.engines.sqs,
+    receiver: context.iam.mappingClients(spec.functionLogicalId).sqs,
+    report: context.options.log,
     queueUrl: url,
     invoke,
     batchSize: spec.batchSize,

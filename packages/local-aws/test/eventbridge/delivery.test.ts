@@ -149,3 +149,78 @@ describe('delivery of trace headers', () => {
     expect(attribute(deadLetter, 'ERROR_CODE')).toBe('NO_RESOURCE');
   });
 });
+
+describe('delivery with an authorizer (queue policies)', () => {
+  it('fails a delivery the target queue refuses as NO_PERMISSIONS without retrying, to the DLQ, and counts it', async () => {
+    // Arrange
+    const source = unique('test.refused');
+    const queueUrl = await createQueue(unique('target'));
+    const dlqUrl = await createQueue(unique('dlq'));
+    const targetArn = `arn:aws:sqs:us-east-1:000000000000:${queueUrl.split('/').pop()}`;
+    const asked: Array<{ ruleArn: string; queueArn: string }> = [];
+    fixture.bus.putRule({
+      name: unique('rule'),
+      eventBusName: BUS,
+      eventPattern: { source: [source] },
+      targets: [{ id: 'guarded', queueUrl, deadLetterQueueUrl: dlqUrl, maximumRetryAttempts: 3 }],
+    });
+    const before = fixture.bus.counters;
+    fixture.bus.setDeliveryAuthorizer((delivery) => {
+      asked.push(delivery);
+      return delivery.queueArn === targetArn ? 'not allowed by the queue policy' : undefined;
+    });
+
+    try {
+      // Act
+      await fixture.events.send(new PutEventsCommand({ Entries: [entry(source)] }));
+      await fixture.bus.waitForIdle();
+    } finally {
+      fixture.bus.setDeliveryAuthorizer(undefined);
+    }
+
+    // Assert
+    expect(await receiveAll(queueUrl)).toEqual([]);
+    const [deadLetter] = await receiveAll(dlqUrl);
+    expect(attribute(deadLetter, 'ERROR_CODE')).toBe('NO_PERMISSIONS');
+    expect(attribute(deadLetter, 'ERROR_MESSAGE')).toBe('not allowed by the queue policy');
+    expect(attribute(deadLetter, 'RETRY_ATTEMPTS')).toBe('0');
+    expect(asked.map((d) => d.queueArn)).toEqual([
+      targetArn,
+      targetArn.replace(/[^:]+$/, dlqUrl.split('/').pop() ?? ''),
+    ]);
+    const after = fixture.bus.counters;
+    expect(after.refusedDeliveries).toBe(before.refusedDeliveries + 1);
+    expect(after.deliveryRetries).toBe(before.deliveryRetries);
+    expect(after.deadLettered).toBe(before.deadLettered + 1);
+  });
+
+  it('loses the event when the DLQ refuses it too, and counts it as a dead-letter failure', async () => {
+    // Arrange
+    const source = unique('test.refuseddlq');
+    const queueUrl = await createQueue(unique('target'));
+    const dlqUrl = await createQueue(unique('dlq'));
+    fixture.bus.putRule({
+      name: unique('rule'),
+      eventBusName: BUS,
+      eventPattern: { source: [source] },
+      targets: [{ id: 'guarded', queueUrl, deadLetterQueueUrl: dlqUrl }],
+    });
+    const before = fixture.bus.counters;
+    fixture.bus.setDeliveryAuthorizer(() => 'refused');
+
+    try {
+      // Act
+      await fixture.events.send(new PutEventsCommand({ Entries: [entry(source)] }));
+      await fixture.bus.waitForIdle();
+    } finally {
+      fixture.bus.setDeliveryAuthorizer(undefined);
+    }
+
+    // Assert
+    expect(await receiveAll(queueUrl)).toEqual([]);
+    expect(await receiveAll(dlqUrl)).toEqual([]);
+    const after = fixture.bus.counters;
+    expect(after.deadLetterFailures).toBe(before.deadLetterFailures + 1);
+    expect(after.deadLettered).toBe(before.deadLettered);
+  });
+});

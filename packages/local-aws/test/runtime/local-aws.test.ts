@@ -1,13 +1,15 @@
 /**
  * startLocalAws on a small hand-written stack (test/fixtures/stack): buckets in fauxqs's S3,
- * an unmodified S3 client in a function, and a stream mapping that discards to S3.
+ * an unmodified S3 client in a function, and a stream mapping that discards to S3, all with
+ * IAM on (the default) and roles that grant what each function does. The Function URL is
+ * AWS_IAM, so requests carry the operator's signature.
  */
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { S3FailureObject } from '../../src/event-source-mappings/on-failure-destinations';
 import { type LocalAws, startLocalAws } from '../../src/runtime/local-aws';
-import { fixtureStack } from '../fixtures/stack/template';
+import { fixtureStack, sigV4Authorization } from '../fixtures/stack/template';
 
 let local: LocalAws | undefined;
 let s3: S3Client;
@@ -139,7 +141,10 @@ describe('startLocalAws trace ids', () => {
     // Act
     const response = await fetch(url, {
       method: 'POST',
-      headers: { 'X-Amzn-Trace-Id': `Root=${ROOT};Parent=53995c3f42cd8ad8;Sampled=1` },
+      headers: {
+        'X-Amzn-Trace-Id': `Root=${ROOT};Parent=53995c3f42cd8ad8;Sampled=1`,
+        authorization: sigV4Authorization('local'),
+      },
       body: '{}',
     });
 
@@ -154,7 +159,11 @@ describe('startLocalAws trace ids', () => {
     const url = running().outputs.WriterUrl ?? '';
 
     // Act
-    const response = await fetch(url, { method: 'POST', body: '{}' });
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { authorization: sigV4Authorization('local') },
+      body: '{}',
+    });
 
     // Assert
     const { traceId } = (await response.json()) as { traceId: string };

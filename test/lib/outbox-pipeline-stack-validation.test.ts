@@ -5,17 +5,7 @@ import { ENV } from '../../contract/env';
 import { ConstructPropsError } from '../../lib/constructs/errors';
 import type { OutboxPipelineStackProps } from '../../lib/outbox-pipeline-stack';
 import { synthPipeline } from './pipeline-fixture';
-import { environmentOf, resourcesOfType } from './template-helpers';
-
-/** What `act` throws; fails the test when it throws nothing. */
-function thrownBy(act: () => unknown): unknown {
-  try {
-    act();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the stack to refuse its props, but it synthesized');
-}
+import { environmentOf, messageOf, resourcesOfType, thrownBy } from './template-helpers';
 
 const activity: ConsumerDeclaration = {
   name: 'order-activity',
@@ -68,6 +58,16 @@ const REFUSED: Array<[string, OutboxPipelineStackProps, RegExp]> = [
     'outboxRetention in part days',
     { outboxRetention: Duration.hours(36) },
     /outboxRetention must be whole days \(given 1 day 12 hours\)/,
+  ],
+  [
+    'archiveRetention in part days',
+    { archiveRetention: Duration.hours(36) },
+    /archiveRetention must be whole days \(given 1 day 12 hours\)/,
+  ],
+  [
+    'a consumerMemory in part seconds',
+    { consumerMemory: Duration.millis(Duration.days(20).toMilliseconds() + 500) },
+    /consumerMemory must be whole seconds \(given 20 days 500 millis\)/,
   ],
   [
     'an eventSource with a space',

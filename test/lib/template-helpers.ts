@@ -32,6 +32,21 @@ export function defined<T>(value: T | null | undefined, what: string): T {
   return value;
 }
 
+/** What `act` throws; fails the test when it throws nothing. */
+export function thrownBy(act: () => unknown): unknown {
+  try {
+    act();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected an error, but nothing was thrown');
+}
+
+/** The message of an error, or the value itself as a string. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 /**
  * The `context` of cdk.json (feature flags such as minimized IAM policies), so that test apps
  * synthesize the template `cdk synth` does.

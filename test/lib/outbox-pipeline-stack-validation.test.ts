@@ -121,7 +121,7 @@ describe('OutboxPipelineStack validation', () => {
       // Assert
       expect(error).toBeInstanceOf(ConstructPropsError);
       expect((error as Error).name).toBe('ConstructPropsError');
-      expect((error as Error).message).toMatch(message);
+      expect(messageOf(error)).toMatch(message);
     },
   );
 

@@ -32,7 +32,7 @@ export function validateIntegerInRange(name: string, value: number, min: number,
  * on a fraction); unresolved durations pass.
  *
  * @throws ConstructPropsError `<name> must be between <min> and <max> (given <value>)`
- * @throws ConstructPropsError `<name> must be whole seconds (given <value>)`
+ * @throws ConstructPropsError `<name> must be whole seconds (given <value> milliseconds)`
  */
 export function validateDurationInRange(name: string, value: Duration, min: Duration, max: Duration): void {
   if (value.isUnresolved()) return;
@@ -43,6 +43,7 @@ export function validateDurationInRange(name: string, value: Duration, min: Dura
     );
   }
   if (!Number.isInteger(millis / 1000)) {
-    throw new ConstructPropsError(`${name} must be whole seconds (given ${value.toHumanString()})`);
+    // In milliseconds: toHumanString() rounds to two units, so it would hide the fraction.
+    throw new ConstructPropsError(`${name} must be whole seconds (given ${millis} milliseconds)`);
   }
 }

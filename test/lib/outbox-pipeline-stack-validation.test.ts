@@ -67,7 +67,7 @@ const REFUSED: Array<[string, OutboxPipelineStackProps, RegExp]> = [
   [
     'a consumerMemory in part seconds',
     { consumerMemory: Duration.millis(Duration.days(20).toMilliseconds() + 500) },
-    /consumerMemory must be whole seconds \(given 20 days 500 millis\)/,
+    /consumerMemory must be whole seconds \(given 1728000500 milliseconds\)/,
   ],
   [
     'an eventSource with a space',

@@ -170,7 +170,7 @@ describe('OutboxRelay', () => {
     [
       'a batching window in part seconds',
       { maxBatchingWindow: Duration.millis(1500) },
-      /maxBatchingWindow must be whole seconds \(given 1 second 500 millis\)/,
+      /maxBatchingWindow must be whole seconds \(given 1500 milliseconds\)/,
     ],
     [
       'a batching window beyond 300 seconds',

@@ -122,7 +122,7 @@ describe('PipelineFunction', () => {
       { timeout: Duration.minutes(16) },
       /timeout must be between 1 second and 15 minutes \(given 16 minutes\)/,
     ],
-    [{ timeout: Duration.millis(2500) }, /timeout must be whole seconds \(given 2 seconds 500 millis\)/],
+    [{ timeout: Duration.millis(2500) }, /timeout must be whole seconds \(given 2500 milliseconds\)/],
     [{ memorySize: 64 }, /memorySize must be between 128 and 10240 \(given 64\)/],
     [{ memorySize: 512.5 }, /memorySize must be a whole number \(given 512.5\)/],
   ])('rejects %o with a ConstructPropsError', (props, message) => {

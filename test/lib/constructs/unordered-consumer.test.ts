@@ -164,7 +164,7 @@ describe('UnorderedConsumer', () => {
     [
       'a batching window in part seconds, which Lambda cannot take',
       { maxBatchingWindow: Duration.millis(500) },
-      /maxBatchingWindow must be whole seconds \(given 500 millis\)/,
+      /maxBatchingWindow must be whole seconds \(given 500 milliseconds\)/,
     ],
     ['a batch size of 0', { batchSize: 0 }, /batchSize must be between 1 and 10000 \(given 0\)/],
     [

@@ -1,4 +1,4 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AttributeType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus } from 'aws-cdk-lib/aws-events';
@@ -29,13 +29,9 @@ function relayWith(props: Partial<OutboxRelayProps>) {
   const stack = newUnbundledStack();
   const { table } = new OutboxTable(stack, 'OutboxTable');
   const failureBucket = new FailureBucket(stack, 'FailureBucket');
-  const relay = new OutboxRelay(stack, 'Relay', {
-    table,
-    eventBus: new EventBus(stack, 'Bus'),
-    failureBucket,
-    ...props,
-  });
-  return { stack, relay, failureBucket, template: () => Template.fromStack(stack) };
+  const eventBus = new EventBus(stack, 'Bus');
+  const relay = new OutboxRelay(stack, 'Relay', { table, eventBus, failureBucket, ...props });
+  return { stack, table, eventBus, relay, failureBucket, template: () => Template.fromStack(stack) };
 }
 
 function streamMapping(template: Template): Record<string, unknown> {
@@ -116,7 +112,7 @@ describe('OutboxRelay', () => {
 
   it('lets another function run the relay core with the same environment and grants', () => {
     // Arrange
-    const { stack, relay, template } = relayWith({});
+    const { stack, table, eventBus, relay, template } = relayWith({});
     const publisher = new PipelineFunction(stack, 'Publisher', { entry: 'sweeper/handler' });
     const late = new Queue(stack, 'Late', { fifo: true });
 
@@ -135,10 +131,10 @@ describe('OutboxRelay', () => {
     expect(granted).toEqual(
       expect.arrayContaining([
         { action: 'sqs:SendMessage', resource: arnOf(late) },
-        { action: 'events:PutEvents', resource: arnOf(Stack.of(relay).node.findChild('Bus')) },
+        { action: 'events:PutEvents', resource: arnOf(eventBus) },
         {
           action: 'dynamodb:UpdateItem',
-          resource: arnOf(Stack.of(relay).node.findChild('OutboxTable').node.findChild('Table')),
+          resource: arnOf(table),
           condition: leadingKeysCondition([RELAY_ITEMS.heartbeatPk]),
         },
       ]),

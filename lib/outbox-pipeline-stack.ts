@@ -105,6 +105,12 @@ export class OutboxPipelineStack extends Stack {
     const fifoMaxReceiveCount = props.fifoMaxReceiveCount ?? 5;
     validateIntegerInRange('fifoMaxReceiveCount', fifoMaxReceiveCount, 1, 1000);
     validateDurationInRange('archiveRetention', archiveRetention, Duration.days(1), Duration.days(365));
+    // The archive takes whole days; CDK's toDays() would throw an untyped error on a fraction.
+    if (!archiveRetention.isUnresolved() && !Number.isInteger(archiveRetention.toDays({ integral: false }))) {
+      throw new ConstructPropsError(
+        `archiveRetention must be whole days (given ${archiveRetention.toHumanString()})`,
+      );
+    }
     validateReplayReach(outboxRetention, archiveRetention, consumerMemory);
     // Created first: every construct below registers its functions and dead-letter queues with
     // it through `monitor`, so alarms follow the constructs with no list to keep in sync here.

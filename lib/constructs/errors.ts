@@ -27,9 +27,12 @@ export function validateIntegerInRange(name: string, value: number, min: number,
 }
 
 /**
- * Checks that a duration lies in `[min, max]`; unresolved durations pass.
+ * Checks that a duration lies in `[min, max]` and is whole seconds (CloudFormation takes every
+ * duration of the pipeline in seconds or coarser, and CDK's `toSeconds()` throws an untyped error
+ * on a fraction); unresolved durations pass.
  *
  * @throws ConstructPropsError `<name> must be between <min> and <max> (given <value>)`
+ * @throws ConstructPropsError `<name> must be whole seconds (given <value> milliseconds)`
  */
 export function validateDurationInRange(name: string, value: Duration, min: Duration, max: Duration): void {
   if (value.isUnresolved()) return;
@@ -38,5 +41,9 @@ export function validateDurationInRange(name: string, value: Duration, min: Dura
     throw new ConstructPropsError(
       `${name} must be between ${min.toHumanString()} and ${max.toHumanString()} (given ${value.toHumanString()})`,
     );
+  }
+  if (!Number.isInteger(millis / 1000)) {
+    // In milliseconds: toHumanString() rounds to two units, so it would hide the fraction.
+    throw new ConstructPropsError(`${name} must be whole seconds (given ${millis} milliseconds)`);
   }
 }

@@ -4,7 +4,7 @@ import type { IEventSourceMapping, IFunction, IEventSourceDlq, DlqDestinationCon
 import { BlockPublicAccess, Bucket, BucketEncryption, type CfnBucket, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { RETENTION_DEFAULTS } from '../../contract/retention';
-import { validateDurationInRange } from './errors';
+import { ConstructPropsError, validateDurationInRange } from './errors';
 
 /** Props of {@link FailureBucket}. */
 export interface FailureBucketProps {
@@ -36,6 +36,12 @@ export class FailureBucket extends Construct {
     super(scope, id);
     this.retention = props.retention ?? Duration.days(RETENTION_DEFAULTS.failureBucketRetentionDays);
     validateDurationInRange('failureBucket retention', this.retention, Duration.days(1), Duration.days(365));
+    // The lifecycle rule takes whole days; CDK's toDays() would throw an untyped error at synth.
+    if (!this.retention.isUnresolved() && !Number.isInteger(this.retention.toDays({ integral: false }))) {
+      throw new ConstructPropsError(
+        `failureBucket retention must be whole days (given ${this.retention.toHumanString()})`,
+      );
+    }
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     this.bucket = new Bucket(this, 'Bucket', {
       encryption: BucketEncryption.S3_MANAGED,

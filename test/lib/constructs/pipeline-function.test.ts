@@ -1,10 +1,22 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
-import { Duration } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { describe, expect, it } from 'vitest';
-import { functionEntry, PipelineFunction, PROJECT_ROOT } from '../../../lib/constructs/pipeline-function';
-import { allowedActions, arnOf, logicalId, newUnbundledStack, roleStatements } from '../template-helpers';
+import { PROJECT_ROOT } from '../../../contract/project';
+import { ConstructPropsError } from '../../../lib/constructs/errors';
+import { functionEntry, PipelineFunction } from '../../../lib/constructs/pipeline-function';
+import {
+  allowedActions,
+  arnOf,
+  messageOf,
+  newUnbundledStack,
+  propertiesOf,
+  resourceOf,
+  roleStatements,
+  thrownBy,
+} from '../template-helpers';
 
 describe('functionEntry', () => {
   it('resolves an entry name to an absolute path under functions/, independent of the working directory', () => {
@@ -20,10 +32,12 @@ describe('functionEntry', () => {
 
   it.each(['../bin/app', '/etc/passwd', 'relay/handler.ts', ''])('rejects the entry name %j', (name) => {
     // Act
-    const act = () => functionEntry(name);
+    const error = thrownBy(() => functionEntry(name));
 
     // Assert
-    expect(act).toThrow(/entry must be a path below functions\/ without extension/);
+    expect(error).toBeInstanceOf(ConstructPropsError);
+    expect(messageOf(error)).toMatch(/entry must be a path below functions\/ without extension/);
+    expect(messageOf(error)).toContain(`(given '${name}')`);
   });
 });
 
@@ -36,7 +50,7 @@ describe('PipelineFunction', () => {
     const fn = new PipelineFunction(stack, 'Fn', { entry: 'relay/handler' });
 
     // Assert
-    const properties = Template.fromStack(stack).toJSON().Resources[logicalId(fn)].Properties;
+    const properties = propertiesOf(Template.fromStack(stack), fn);
     expect(properties).toMatchObject({
       Timeout: 30,
       MemorySize: 512,
@@ -65,26 +79,61 @@ describe('PipelineFunction', () => {
     ]);
   });
 
-  it('rejects a timeout beyond the Lambda maximum of 15 minutes', () => {
+  it('keeps its own log group for the retention and removal policy it is given', () => {
     // Arrange
     const stack = newUnbundledStack();
 
     // Act
-    const act = () =>
-      new PipelineFunction(stack, 'Fn', { entry: 'relay/handler', timeout: Duration.minutes(16) });
+    const fn = new PipelineFunction(stack, 'Fn', {
+      entry: 'relay/handler',
+      logRetention: RetentionDays.ONE_WEEK,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
 
     // Assert
-    expect(act).toThrow(/timeout must be between 1 second and 15 minutes \(given 16 minutes\)/);
+    const logGroup = resourceOf(Template.fromStack(stack), fn.logGroup);
+    expect(logGroup).toMatchObject({ DeletionPolicy: 'Delete', Properties: { RetentionInDays: 7 } });
   });
 
-  it('rejects memory below 128 MB', () => {
+  it('adds the environment it is given to the defaults, and takes the service name it is given', () => {
     // Arrange
     const stack = newUnbundledStack();
 
     // Act
-    const act = () => new PipelineFunction(stack, 'Fn', { entry: 'relay/handler', memorySize: 64 });
+    const fn = new PipelineFunction(stack, 'Fn', {
+      entry: 'relay/handler',
+      serviceName: 'outbox-relay',
+      environment: { EXTRA: 'yes' },
+    });
 
     // Assert
-    expect(act).toThrow(/memorySize must be between 128 and 10240 \(given 64\)/);
+    expect(propertiesOf(Template.fromStack(stack), fn).Environment).toEqual({
+      Variables: {
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: 'outbox-relay',
+        POWERTOOLS_METRICS_NAMESPACE: 'OutboxPipeline',
+        EXTRA: 'yes',
+      },
+    });
+  });
+
+  it.each([
+    [
+      { timeout: Duration.minutes(16) },
+      /timeout must be between 1 second and 15 minutes \(given 16 minutes\)/,
+    ],
+    [{ timeout: Duration.millis(2500) }, /timeout must be whole seconds \(given 2500 milliseconds\)/],
+    [{ memorySize: 64 }, /memorySize must be between 128 and 10240 \(given 64\)/],
+    [{ memorySize: 512.5 }, /memorySize must be a whole number \(given 512.5\)/],
+  ])('rejects %o with a ConstructPropsError', (props, message) => {
+    // Arrange
+    const stack = newUnbundledStack();
+
+    // Act
+    const error = thrownBy(() => new PipelineFunction(stack, 'Fn', { entry: 'relay/handler', ...props }));
+
+    // Assert
+    expect(error).toBeInstanceOf(ConstructPropsError);
+    expect(messageOf(error)).toMatch(message);
   });
 });

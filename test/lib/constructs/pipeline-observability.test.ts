@@ -1,60 +1,98 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { EventBus } from 'aws-cdk-lib/aws-events';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { describe, expect, it } from 'vitest';
+import { CONSUMER_METRICS, SWEEPER_METRICS } from '../../../contract/metrics';
 import { ConstructPropsError } from '../../../lib/constructs/errors';
+import { FailureBucket } from '../../../lib/constructs/failure-bucket';
 import { OrderedConsumer } from '../../../lib/constructs/ordered-consumer';
-import { OutboxRelay } from '../../../lib/constructs/outbox-relay';
-import { OutboxSweeper } from '../../../lib/constructs/outbox-sweeper';
+import { OutboxRelay, type OutboxRelayProps } from '../../../lib/constructs/outbox-relay';
+import { OutboxSweeper, type OutboxSweeperProps } from '../../../lib/constructs/outbox-sweeper';
 import { IdempotencyTable, OutboxTable } from '../../../lib/constructs/outbox-table';
 import {
   PipelineObservability,
   type PipelineObservabilityProps,
 } from '../../../lib/constructs/pipeline-observability';
-import { logicalId, newUnbundledStack } from '../template-helpers';
+import {
+  logicalId,
+  messageOf,
+  newUnbundledStack,
+  refOf,
+  resourcesOfType,
+  thrownBy,
+} from '../template-helpers';
 
 function observed(props: PipelineObservabilityProps = {}) {
   const stack = newUnbundledStack();
   const observability = new PipelineObservability(stack, 'Observability', props);
   const { table } = new OutboxTable(stack, 'OutboxTable');
   const { table: idempotencyTable } = new IdempotencyTable(stack, 'IdempotencyTable');
-  const eventBus = new EventBus(stack, 'Bus');
-  return { stack, observability, table, idempotencyTable, eventBus };
+  const failureBucket = new FailureBucket(stack, 'FailureBucket');
+  const relayWith = (relayProps: Partial<OutboxRelayProps> = {}, id = 'Relay') =>
+    new OutboxRelay(stack, id, {
+      table,
+      eventBus: new EventBus(stack, `${id}Bus`),
+      failureBucket,
+      ...relayProps,
+    });
+  return {
+    stack,
+    observability,
+    table,
+    idempotencyTable,
+    relayWith,
+    template: () => Template.fromStack(stack),
+  };
+}
+
+function sweeperOf(setup: ReturnType<typeof observed>, props: Partial<OutboxSweeperProps> = {}) {
+  const relay = setup.relayWith();
+  return new OutboxSweeper(setup.stack, 'Sweeper', {
+    table: setup.table,
+    relay,
+    monitor: setup.observability,
+    ...props,
+  });
 }
 
 function alarmedQueueIds(template: Template): string[] {
-  return Object.values(template.findResources('AWS::CloudWatch::Alarm'))
+  return resourcesOfType(template, 'AWS::CloudWatch::Alarm')
     .filter((alarm) => alarm.Properties.MetricName === 'ApproximateNumberOfMessagesVisible')
-    .map((alarm) => alarm.Properties.Dimensions[0].Value['Fn::GetAtt'][0] as string)
+    .map((alarm) => (alarm.Properties.Dimensions as Array<{ Value: { 'Fn::GetAtt': [string] } }>)[0]?.Value)
+    .map((value) => value?.['Fn::GetAtt'][0] ?? '')
     .sort();
 }
 
 describe('PipelineObservability', () => {
-  it('gives a consumer added to the stack its error and dead-letter alarms through its monitor prop alone', () => {
+  it('gives a consumer its error, parked and dead-letter alarms through its monitor prop alone', () => {
     // Arrange
-    const { stack, observability, table, idempotencyTable, eventBus } = observed();
-    const relay = new OutboxRelay(stack, 'Relay', { table, eventBus, monitor: observability });
+    const setup = observed();
+    const relay = setup.relayWith({ monitor: setup.observability });
 
     // Act
-    const audit = new OrderedConsumer(stack, 'OrderAudit', {
+    const projection = new OrderedConsumer(setup.stack, 'OrderProjection', {
       relay,
-      entry: 'consumers/order-projection',
-      consumerName: 'order-audit',
-      idempotencyTable,
-      table,
-      monitor: observability,
+      consumerName: 'order-projection',
+      startPosition: 'earliest',
+      idempotencyTable: setup.idempotencyTable,
+      table: setup.table,
+      monitor: setup.observability,
     });
 
     // Assert
-    const template = Template.fromStack(stack);
+    const template = setup.template();
     expect(alarmedQueueIds(template)).toEqual(
-      [logicalId(audit.deadLetterQueue), logicalId(relay.failureQueue)].sort(),
+      [logicalId(projection.deadLetterQueue), logicalId(relay.failureQueue)].sort(),
     );
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'Errors',
-      Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId(audit.function) } }],
+      Dimensions: [{ Name: 'FunctionName', Value: refOf(projection.function) }],
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: CONSUMER_METRICS.parked,
+      Dimensions: [{ Name: 'service', Value: 'order-projection' }],
     });
   });
 
@@ -72,141 +110,177 @@ describe('PipelineObservability', () => {
     template.resourceCountIs('AWS::SNS::Topic', 1);
     template.resourceCountIs('AWS::KMS::Key', 0);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      AlarmActions: [{ Ref: logicalId(topic) }],
-      OKActions: [{ Ref: logicalId(topic) }],
+      AlarmActions: [refOf(topic)],
+      OKActions: [refOf(topic)],
     });
+    expect(observability.alarms).toHaveLength(1);
+  });
+
+  it('deletes the key of its topic with the stack when asked', () => {
+    // Arrange
+    const stack = newUnbundledStack();
+
+    // Act
+    new PipelineObservability(stack, 'Observability', { removalPolicy: RemovalPolicy.DESTROY });
+
+    // Assert
+    const [key] = resourcesOfType(Template.fromStack(stack), 'AWS::KMS::Key');
+    expect(key?.DeletionPolicy).toBe('Delete');
   });
 
   it('uses the thresholds it is given', () => {
     // Arrange
-    const { stack, observability, table, eventBus } = observed({
+    const setup = observed({
       iteratorAgeThreshold: Duration.minutes(10),
-      oldestUnpublishedThreshold: Duration.minutes(30),
+      relayLagThreshold: Duration.minutes(30),
+      unrecoveredThreshold: Duration.minutes(45),
     });
-    const relay = new OutboxRelay(stack, 'Relay', { table, eventBus, monitor: observability });
+    setup.relayWith({ monitor: setup.observability }, 'MonitoredRelay');
 
     // Act
-    new OutboxSweeper(stack, 'Sweeper', { table, relay, monitor: observability });
+    sweeperOf(setup);
 
     // Assert
-    const template = Template.fromStack(stack);
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      MetricName: 'IteratorAge',
-      Threshold: 600_000,
-    });
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      MetricName: 'OldestUnpublishedAgeSeconds',
-      Threshold: 1800,
-    });
+    const template = setup.template();
+    for (const [metricName, threshold] of [
+      ['IteratorAge', 600_000],
+      [SWEEPER_METRICS.relayProbeLag, 1800],
+      [SWEEPER_METRICS.oldestUnrecovered, 2700],
+    ] as const) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: metricName,
+        Threshold: threshold,
+      });
+    }
   });
 
-  it('times the oldest-unpublished alarm by the sweeper interval', () => {
+  it('times the sweeper alarms by the sweeper interval', () => {
     // Arrange
-    const { stack, observability, table, eventBus } = observed();
-    const relay = new OutboxRelay(stack, 'Relay', { table, eventBus });
+    const setup = observed();
 
     // Act
-    new OutboxSweeper(stack, 'Sweeper', {
-      table,
-      relay,
-      interval: Duration.minutes(2),
-      sweepAfter: Duration.minutes(3),
-      monitor: observability,
-    });
+    sweeperOf(setup, { interval: Duration.minutes(2) });
 
     // Assert
-    Template.fromStack(stack).hasResourceProperties('AWS::CloudWatch::Alarm', {
-      MetricName: 'OldestUnpublishedAgeSeconds',
-      Period: 120,
-    });
+    const periods = resourcesOfType(setup.template(), 'AWS::CloudWatch::Alarm')
+      .filter((alarm) => JSON.stringify(alarm.Properties.Dimensions).includes('outbox-sweeper'))
+      .map((alarm) => alarm.Properties.Period);
+    expect(periods).toEqual([120, 120, 120]);
   });
 
-  it.each([
+  it.each<[PipelineObservabilityProps, RegExp]>([
     [
       { iteratorAgeThreshold: Duration.seconds(30) },
       /iteratorAgeThreshold must be between 1 minute and 6 hours \(given 30 seconds\)/,
     ],
     [
-      { oldestUnpublishedThreshold: Duration.days(2) },
-      /oldestUnpublishedThreshold must be between 1 minute and 1 day \(given 2 days\)/,
+      { relayLagThreshold: Duration.days(2) },
+      /relayLagThreshold must be between 1 minute and 1 day \(given 2 days\)/,
     ],
-  ])('rejects %o', (props, message) => {
+    [
+      { unrecoveredThreshold: Duration.seconds(59) },
+      /unrecoveredThreshold must be between 1 minute and 1 day \(given 59 seconds\)/,
+    ],
+  ])('rejects %o with a ConstructPropsError', (props, message) => {
     // Act
-    const create = () => observed(props);
+    const error = thrownBy(() => observed(props));
 
     // Assert
-    expect(create).toThrow(ConstructPropsError);
-    expect(create).toThrow(message);
+    expect(error).toBeInstanceOf(ConstructPropsError);
+    expect(messageOf(error)).toMatch(message);
   });
 
-  it('rejects an iterator-age threshold that the relay would never reach before dropping records', () => {
+  it('rejects an iterator-age threshold that the relay would never reach before discarding batches', () => {
     // Arrange
-    const { stack, observability, table, eventBus } = observed({ iteratorAgeThreshold: Duration.hours(2) });
+    const setup = observed({ iteratorAgeThreshold: Duration.hours(2) });
 
     // Act
-    const create = () =>
-      new OutboxRelay(stack, 'Relay', {
-        table,
-        eventBus,
-        maxRecordAge: Duration.hours(1),
-        monitor: observability,
-      });
+    const error = thrownBy(() =>
+      setup.relayWith({ maxRecordAge: Duration.hours(1), monitor: setup.observability }),
+    );
 
     // Assert
-    expect(create).toThrow(
+    expect(error).toBeInstanceOf(ConstructPropsError);
+    expect(messageOf(error)).toMatch(
       /iteratorAgeThreshold must be below the relay's maxRecordAge.*given 2 hours, maxRecordAge 1 hour/,
     );
   });
 
-  it('rejects an oldest-unpublished threshold that fires before the sweeper had a chance', () => {
+  it('rejects a relay-lag threshold under three sweeper intervals', () => {
     // Arrange
-    const { stack, observability, table, eventBus } = observed({
-      oldestUnpublishedThreshold: Duration.minutes(10),
-    });
-    const relay = new OutboxRelay(stack, 'Relay', { table, eventBus });
+    const setup = observed({ relayLagThreshold: Duration.minutes(15) });
 
     // Act
-    const create = () => new OutboxSweeper(stack, 'Sweeper', { table, relay, monitor: observability });
+    const error = thrownBy(() => sweeperOf(setup, { interval: Duration.minutes(10) }));
 
     // Assert
-    expect(create).toThrow(
-      /oldestUnpublishedThreshold must exceed the sweeper's sweepAfter plus its interval.*given 10 minutes, sweepAfter 5 minutes, interval 5 minutes/,
+    expect(error).toBeInstanceOf(ConstructPropsError);
+    expect(messageOf(error)).toMatch(
+      /relayLagThreshold must be at least three sweeper intervals.*\(given 15 minutes, interval 10 minutes\)/,
     );
   });
 
-  it('rejects a queue registered twice', () => {
+  it('rejects a sweeper interval that is not whole minutes, which no alarm period can be', () => {
     // Arrange
-    const { stack, observability } = observed();
-    const queue = new Queue(stack, 'Dlq');
-    observability.monitorDeadLetterQueue(queue, 'first');
+    const setup = observed();
+    const relay = setup.relayWith();
 
     // Act
-    const again = () => observability.monitorDeadLetterQueue(queue, 'second');
+    const error = thrownBy(() =>
+      setup.observability.monitorSweeper({
+        function: relay.function,
+        serviceName: 'sweeper',
+        interval: Duration.seconds(90),
+      }),
+    );
 
     // Assert
-    expect(again).toThrow(/TestStack\/Dlq is already monitored/);
+    expect(error).toBeInstanceOf(ConstructPropsError);
+    expect(messageOf(error)).toMatch(/sweeper interval must be whole minutes \(given 1 minute 30 seconds\)/);
   });
 
-  it('rejects a second relay', () => {
+  it.each([
+    [
+      'a queue registered twice',
+      (setup: ReturnType<typeof observed>) => {
+        const queue = new Queue(setup.stack, 'Dlq');
+        setup.observability.monitorDeadLetterQueue(queue, 'first');
+        return () => setup.observability.monitorDeadLetterQueue(queue, 'second');
+      },
+      /TestStack\/Dlq is already monitored/,
+    ],
+    [
+      'a second relay',
+      (setup: ReturnType<typeof observed>) => {
+        setup.relayWith({ monitor: setup.observability });
+        return () => setup.relayWith({ monitor: setup.observability }, 'Relay2');
+      },
+      /a relay is already monitored \(given TestStack\/Relay2\/Function\)/,
+    ],
+    [
+      'a second sweeper',
+      (setup: ReturnType<typeof observed>) => {
+        const sweeper = sweeperOf(setup);
+        const monitored = { function: sweeper.function, serviceName: 'again', interval: Duration.minutes(5) };
+        return () => setup.observability.monitorSweeper(monitored);
+      },
+      /a sweeper is already monitored \(given TestStack\/Sweeper\/Function\)/,
+    ],
+    [
+      'an empty description',
+      (setup: ReturnType<typeof observed>) => () =>
+        setup.observability.monitorDeadLetterQueue(new Queue(setup.stack, 'Dlq'), ' '),
+      /description must not be empty \(given ' ' for TestStack\/Dlq\)/,
+    ],
+  ])('rejects %s with a ConstructPropsError', (_case, arrange, message) => {
     // Arrange
-    const { stack, observability, table, eventBus } = observed();
-    new OutboxRelay(stack, 'Relay', { table, eventBus, monitor: observability });
+    const act = arrange(observed());
 
     // Act
-    const second = () => new OutboxRelay(stack, 'Relay2', { table, eventBus, monitor: observability });
+    const error = thrownBy(act);
 
     // Assert
-    expect(second).toThrow(/a relay is already monitored \(given TestStack\/Relay2\/Function\)/);
-  });
-
-  it('rejects an empty description', () => {
-    // Arrange
-    const { stack, observability } = observed();
-
-    // Act
-    const register = () => observability.monitorDeadLetterQueue(new Queue(stack, 'Dlq'), ' ');
-
-    // Assert
-    expect(register).toThrow(/description must not be empty/);
+    expect(error).toBeInstanceOf(ConstructPropsError);
+    expect(messageOf(error)).toMatch(message);
   });
 });

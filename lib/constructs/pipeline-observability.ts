@@ -380,6 +380,15 @@ export class PipelineObservability extends Construct implements PipelineMonitor 
       treatMissingData: TreatMissingData.NOT_BREACHING,
       alarmDescription: `The sweeper could not re-publish some recovered records three runs in a row; after 12 runs it gives them up to the relay failure queue. Runbook: ${RUNBOOK}#recovery-failures`,
     });
+    const lostWindows = sweeperMetric(SWEEPER_METRICS.lostWindows, Stats.SUM, 'lost windows opened');
+    this.addAlarm('LostStreamWindowAlarm', {
+      metric: lostWindows,
+      threshold: 0,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+      alarmDescription: `The relay read no stream record for nearly 24 hours, so records may expire unread: the sweeper opened a lost window and will re-publish everything committed in it by a table scan once the relay reads again. Runbook: ${RUNBOOK}#lost-stream-window`,
+    });
     this.widgets.relayLag.addLeftMetric(relayLag);
     this.widgets.sweeper.addLeftMetric(sweeperMetric(SWEEPER_METRICS.recordsRecovered, Stats.SUM, 'recovered'));
     this.widgets.sweeper.addLeftMetric(failures);

@@ -94,6 +94,7 @@ describe('alarms', () => {
       `${METRICS_NAMESPACE} ${SWEEPER_METRICS.relayProbeLag} ${SERVICES.sweeper}`,
       `${METRICS_NAMESPACE} ${SWEEPER_METRICS.oldestUnrecovered} ${SERVICES.sweeper}`,
       `${METRICS_NAMESPACE} ${SWEEPER_METRICS.recoveryFailures} ${SERVICES.sweeper}`,
+      `${METRICS_NAMESPACE} ${SWEEPER_METRICS.lostWindows} ${SERVICES.sweeper}`,
       ...orderedDeclarations(registeredConsumers()).map(
         (consumer) => `${METRICS_NAMESPACE} ${CONSUMER_METRICS.parked} ${consumer.name}`,
       ),

@@ -165,7 +165,7 @@ describe('PipelineObservability', () => {
     const periods = resourcesOfType(setup.template(), 'AWS::CloudWatch::Alarm')
       .filter((alarm) => JSON.stringify(alarm.Properties.Dimensions).includes('outbox-sweeper'))
       .map((alarm) => alarm.Properties.Period);
-    expect(periods).toEqual([120, 120, 120]);
+    expect(periods).toEqual([120, 120, 120, 120]);
   });
 
   it.each<[PipelineObservabilityProps, RegExp]>([

@@ -225,11 +225,10 @@ export class RecordProcessor {
     });
     if (ran) {
       this.count('processed');
-      this.telemetry.metrics.addMetric(
-        CONSUMER_METRICS.endToEndLatency,
-        MetricUnit.Milliseconds,
-        Date.now() - Date.parse(envelope.time),
-      );
+      const latencyMs = Date.now() - Date.parse(envelope.time);
+      this.telemetry.metrics.addMetric(CONSUMER_METRICS.endToEndLatency, MetricUnit.Milliseconds, latencyMs);
+      // One line per applied event, keyed by its id and trace: where `npm run trace` finds each effect.
+      logger.info('event applied', { latencyMs, queuedAt: queuedAt(record) });
       return;
     }
     this.count('duplicates');
@@ -295,6 +294,12 @@ function recordOf(parked: ParkedMessage, releasing: SQSRecord): SQSRecord {
       ]),
     ),
   };
+}
+
+/** When SQS got the message (the relay's send, or EventBridge's delivery), as ISO-8601. */
+function queuedAt(record: SQSRecord): string | undefined {
+  const sent = Number(record.attributes?.SentTimestamp);
+  return Number.isFinite(sent) && sent > 0 ? new Date(sent).toISOString() : undefined;
 }
 
 function appendKeys(logger: Logger, message: TransportMessage): void {

@@ -48,12 +48,15 @@ export class Publisher {
         maxBytes: LIMITS.eventBridgeEntryBytes,
       });
       const retry: StoredOutboxEvent[] = [];
+      const errors = new Set<string>();
       await mapWithConcurrency(batches, this.settings.concurrency, async (batch) => {
         for (const failure of await callBatch(() => this.ports.eventBus.putEvents(batch), batch.length)) {
           const event = batch[failure.index];
           if (!event) continue;
           if (failure.permanent && (await onRejected(event, 'eventbridge', failure))) continue;
           retry.push(event);
+          // AWS's error codes and messages name actions and resources, never the entry's payload.
+          errors.add(`${failure.code}: ${failure.message}`.slice(0, 300));
         }
       });
       if (retry.length === 0) break;
@@ -62,6 +65,7 @@ export class Publisher {
         this.ports.telemetry.count('publishFailures', retry.length);
         this.ports.telemetry.warn('PutEvents entries still failing after retries; records will be retried', {
           failedEntries: retry.length,
+          errors: [...errors].slice(0, 5),
         });
         break;
       }
@@ -177,7 +181,7 @@ class FifoRun {
         group.attempts = 0;
         continue;
       }
-      this.lastErrors.add(`${failure.code}: ${failure.message}`.slice(0, 200));
+      this.lastErrors.add(`${failure.code}: ${failure.message}`.slice(0, 300));
       if (
         failure.permanent &&
         item.kind === 'event' &&

@@ -22,6 +22,7 @@ Options:
   --poison <n>       live orders that get a poison event mid-run (default 5)
   --hostile <n>      emoji orders and smuggled envelopes, each, mid-run (default 3)
   --no-scaffolded    run the two example consumers only
+  --no-iam           do not enforce the template's IAM (debugging only; the report says so)
   --seed <n>         seed of the workload and every fault (default 42)
   -h, --help         show this help
 
@@ -54,6 +55,7 @@ async function main(): Promise<number> {
     poisonEvents: values.poison,
     hostileInputs: values.hostile,
     scaffolded: values.scaffolded,
+    iam: values.iam,
     seed: values.seed,
     onProgress: (_phase, done, total) => {
       bar.setTotal(total);
@@ -89,6 +91,7 @@ function parse() {
       poison: { type: 'string', default: '5' },
       hostile: { type: 'string', default: '3' },
       'no-scaffolded': { type: 'boolean', default: false },
+      'no-iam': { type: 'boolean', default: false },
       seed: { type: 'string', default: '42' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -112,6 +115,7 @@ function parse() {
     poison: number('poison', 0, 1000),
     hostile: number('hostile', 0, 100),
     scaffolded: !values['no-scaffolded'],
+    iam: !values['no-iam'],
     seed: number('seed', 0, 2 ** 31),
   };
 }

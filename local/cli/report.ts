@@ -22,6 +22,7 @@ export function printReport(r: PipelineReport): void {
     }`,
     `  ghost events               ${r.ghosts}`,
     `  read-model mismatches      ${r.effectMismatches}`,
+    `  IAM                        ${r.iam.enforced ? `enforced from the template: ${r.iam.denials} calls refused` : 'NOT enforced (--no-iam): a missing grant would go unnoticed'}`,
     `  end-to-end latency         p50 ${ms(r.latencyMs.p50)}, p95 ${ms(r.latencyMs.p95)}, p99 ${ms(r.latencyMs.p99)} (commit → consumer done)`,
     `  throughput                 ${r.throughputPerSecond.toFixed(0)} events/s (first commit → last delivery, ${(r.durationMs / 1000).toFixed(1)} s)`,
     '',

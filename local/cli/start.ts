@@ -26,6 +26,7 @@ Options:
   --concurrency <n>     commands in flight at once (default 16)
   --json <file>         also write the report as JSON
   --keep                leave the pipeline running and print its endpoints (Ctrl-C to stop)
+  --no-iam              do not enforce the template's IAM (debugging only; the report says so)
   -h, --help            show this help
 
 Exit code: 0 when every guarantee held, 1 when one did not, 2 on bad options.`;
@@ -42,6 +43,7 @@ function parseOptions() {
       concurrency: { type: 'string', default: '16' },
       json: { type: 'string' },
       keep: { type: 'boolean', default: false },
+      'no-iam': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -72,6 +74,7 @@ function parseOptions() {
     concurrency: int('concurrency', 1, 256),
     json: values.json,
     keep: values.keep,
+    iam: !values['no-iam'],
   };
 }
 
@@ -114,6 +117,7 @@ async function main(): Promise<number> {
     },
     observe: tracker.observe,
     functionConcurrency: 2,
+    iam: options.iam,
     ...(options.keep ? { outputsFile: LOCAL_OUTPUTS_FILE } : {}),
   });
   const { timings } = pipeline;

@@ -28,6 +28,8 @@ export interface ChaosOptions {
   readonly poisonEvents: number;
   /** Hostile requests of each kind (emoji orders, smuggled envelopes) sent mid-run. @default 3 */
   readonly hostileInputs?: number;
+  /** Enforce the template's IAM on every call. @default true */
+  readonly iam?: boolean;
   /** Run with a scaffolded ordered and unordered consumer added to the stack. @default true */
   readonly scaffolded?: boolean;
   readonly seed: number;
@@ -91,6 +93,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const pipeline = await startOutboxPipeline({
       ...(scaffolded ? { app: scaffolded.app } : {}),
       observe: tracker.observe,
+      iam: options.iam !== false,
       faults: {
         seed: options.seed,
         stream: { reorderRate: rate, duplicateRate: rate },

@@ -47,6 +47,8 @@ export interface PipelineReport {
   /** Distinct events in each dead-letter or failure queue. */
   readonly deadLetterQueues: Record<string, number>;
   readonly effectMismatches: number;
+  /** Whether the runtime enforced the template's IAM, and how many calls it refused. */
+  readonly iam: { readonly enforced: boolean; readonly denials: number };
   readonly streamFaults: { reorderedBatches: number; duplicatedRecords: number };
   readonly latencyMs: { p50: number; p95: number; p99: number };
   readonly throughputPerSecond: number;
@@ -174,6 +176,12 @@ export async function verifyRun(
       `${effectMismatches} read-model entries disagree with their aggregate (an effect lost or applied twice)`,
     );
 
+  // With IAM enforced, a refused call is a missing grant (or a function reaching past its own).
+  const iam = { enforced: pipeline.iam.enabled, denials: pipeline.iam.denials.total };
+  for (const denial of pipeline.iam.denials.summary()) {
+    problems.push(`IAM refused ${denial.count} × ${denial.action} to ${denial.principal}`);
+  }
+
   const lastDelivery = Math.max(0, ...[...tracker.consumers.values()].map((c) => c.lastProcessedAt));
   const durationMs = Math.max(1, lastDelivery - workload.firstCommitAt);
   return {
@@ -187,6 +195,7 @@ export async function verifyRun(
     consumers,
     deadLetterQueues,
     effectMismatches,
+    iam,
     streamFaults: { ...pipeline.streamFaultStats },
     latencyMs: {
       p50: percentile(allLatencies, 50),

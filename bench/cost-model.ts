@@ -42,6 +42,8 @@ export interface Units {
 /** One row of the cost table. */
 export interface CostRow {
   readonly component: string;
+  /** A short name for the tables under the main one. */
+  readonly short: string;
   /** What the figures come from. */
   readonly basis: string;
   readonly units: Units;
@@ -93,7 +95,7 @@ export function buildCostReport(inputs: CostInputs): CostReport {
   const at100 = inputs.throughput?.results.find((r) => r.batchSize === 100);
   const perMillion = (n: number, events: number) => (n * MILLION) / events;
   const writerRow = row(
-    'writer (OutboxWriter.commit: state + outbox items, one TransactWriteItems)',
+    ['writer (OutboxWriter.commit: state + outbox items, one TransactWriteItems)', 'writer'],
     'counted: the even dataset written through the OutboxWriter; its WRU for relay-only attributes are in the relay row',
     {
       ...zero(),
@@ -109,7 +111,7 @@ export function buildCostReport(inputs: CostInputs): CostReport {
     ? 'mean ms per invocation at batch 100 (section 2)'
     : 'ms per invocation of the metered replay';
   const relayRow = row(
-    'relay (ours), + what the writer stores only for it',
+    ['relay (ours), + what the writer stores only for it', 'relay (ours)'],
     `counted: ${e.dataset} spread, batch ${e.batchSize}; Lambda: ${durationBasis}, ${inputs.relayMemoryMb} MB`,
     {
       ...publishUnits(e.relay.calls, e.events),
@@ -120,7 +122,10 @@ export function buildCostReport(inputs: CostInputs): CostReport {
     scale(e.relay.capacityByCategory, MILLION / e.events),
   );
   const naiveRow = row(
-    'relay (naive baseline: 1 PutEvents + 1 SendMessage per queue + 1 cursor UpdateItem per event)',
+    [
+      'relay (naive baseline: 1 PutEvents + 1 SendMessage per queue + 1 cursor UpdateItem per event)',
+      'naive relay',
+    ],
     `counted: the same batches; Lambda: ${durationBasis}, ${inputs.relayMemoryMb} MB`,
     {
       ...publishUnits(e.naive.calls, e.events),
@@ -165,7 +170,10 @@ function sweeperRow(inputs: CostInputs): CostRow {
   const s = inputs.sweeper;
   const runsPerMillion = MILLION / (inputs.referenceEventsPerSecond * s.intervalSeconds);
   return row(
-    `sweeper at steady state (a run every ${s.intervalSeconds / 60} min; spread over ${inputs.referenceEventsPerSecond} events/s)`,
+    [
+      `sweeper at steady state (a run every ${s.intervalSeconds / 60} min; spread over ${inputs.referenceEventsPerSecond} events/s)`,
+      'sweeper',
+    ],
     `counted: ${s.runs} runs (probe UpdateItem, heartbeat GetItem, lost-window GetItem, S3 List) + the relay's heartbeat UpdateItem per probe; Lambda: ${s.msPerRun} ms per run, ${s.memoryMb} MB`,
     {
       ...zero(),
@@ -189,7 +197,7 @@ function consumerRow(c: ConsumerCostResult): CostRow {
   // The mapping's ReceiveMessage and DeleteMessageBatch, and for a rule-fed queue EventBridge's SendMessage.
   units[sqs] = perMillion(c.pollerRequests + c.deliveryRequests);
   return row(
-    `consumer ${c.consumer} (${c.kind === 'ordered' ? 'FIFO, ordered' : 'rule, unordered'})`,
+    [`consumer ${c.consumer} (${c.kind === 'ordered' ? 'FIFO, ordered' : 'rule, unordered'})`, c.consumer],
     `counted: ${c.events} events in ${c.invocations} invocations of up to ${c.batchSize}; Lambda: ${c.meanMsPerInvocation} ms per invocation (unmetered pass), ${c.memoryMb} MB`,
     units,
     scale(c.capacityByCategory, MILLION / c.events),
@@ -215,7 +223,7 @@ function lambdaUnits(invocationsPerEvent: number, msPerInvocation: number, memor
 }
 
 function row(
-  component: string,
+  [component, short]: [string, string],
   basis: string,
   units: Partial<Units>,
   categories?: Record<string, CategoryCount>,
@@ -234,6 +242,7 @@ function row(
   const total = Object.values(dollars).reduce((a, b) => a + b, 0);
   return {
     component,
+    short,
     basis,
     units: mapUnits(full, round4),
     dollars: mapUnits(dollars, round4),

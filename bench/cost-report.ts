@@ -18,7 +18,7 @@ export function renderCost(cost: CostReport): string {
   const count = (n: number) => (n === 0 ? '-' : n >= 100 ? String(Math.round(n)) : n.toFixed(2));
   const p = cost.prices;
   return [
-    `6. Cost per million events, US$ (${p.region} list prices of ${p.date}, from ${p.source})`,
+    `5. Cost per million events, US$ (${p.region} list prices of ${p.date}, from ${p.source})`,
     table(
       ['component', ...COLUMNS.map(([, name]) => name), 'total $'],
       [
@@ -39,23 +39,21 @@ export function renderCost(cost: CostReport): string {
     table(
       ['component', ...COLUMNS.map(([, name]) => name)],
       cost.rows.map((r) => [
-        r.component.split(' (')[0] ?? r.component,
+        r.short,
         ...COLUMNS.map(([key]) => count(r.units[key])),
       ]),
     ),
-    ...cost.rows.map((r) => `  ${r.component.split(' (')[0]}: ${r.basis}`),
+    ...cost.rows.map((r) => `  ${r.short}: ${r.basis}`),
     ...cost.rows
       .filter((r) => r.categories && Object.keys(r.categories).length > 0)
       .map(
         (r) =>
-          `  ${r.component.split(' (')[0]} DynamoDB by item, per million events: ${Object.entries(
-            r.categories ?? {},
-          )
+          `  ${r.short} DynamoDB by item, per million events: ${Object.entries(r.categories ?? {})
             .map(([name, c]) => `${name} ${c.wru} WRU${c.rru > 0 ? ` + ${c.rru} RRU` : ''}`)
             .join('; ')}`,
       ),
     `  Relay DynamoDB per event: ${cost.relayWruPerEvent} WRU + ${cost.relayRruPerEvent} RRU; the writer stores ${cost.writerRelayOnlyBytesPerEvent} bytes per event only for the relay (committedFrom), ${cost.writerRelayOnlyWruPerEvent} WRU; together ${cost.relayWruEquivalentPerEvent} WRU-equivalents (RRU at their price ratio).`,
-    `  DynamoDB Local's own ConsumedCapacity, units per million events (cross-check; it counts transactions differently): ${Object.entries(
+    `  DynamoDB Local's own ConsumedCapacity, units per million events (cross-check; it agrees on single-item calls, counts transactional writes higher): ${Object.entries(
       cost.localReportedPerMillion,
     )
       .map(([name, units]) => `${name} ${units}`)

@@ -24,6 +24,8 @@ export interface CostOptions {
   readonly sweeperRuns: number;
   /** Events per second the sweeper's per-run cost is spread over. */
   readonly referenceEventsPerSecond: number;
+  /** Events of the timing dataset each consumer's unmetered, timed pass applies (at most all of them). */
+  readonly timedEvents: number;
 }
 
 /** What the cost section starts from: the runs other sections made with metering on. */

@@ -52,6 +52,16 @@ export interface EfficiencyResult {
     /** Sum over invocations of max(ceil(k/10), most events of one aggregate), all FIFO queues. */
     readonly fifoOrderingRule: number;
   };
+  /**
+   * The relay again over the same records in batches of BatchSize - 1, so that batches cut
+   * transactions apart (here a transaction is two records and BatchSize is even, so deployed
+   * batches never do; Lambda's batches start wherever GetRecords left off): its Queries.
+   */
+  readonly misaligned: {
+    readonly batchSize: number;
+    readonly queries: number;
+    readonly queriesPerEvent: number;
+  };
   /** PutEvents requests the EventBridge emulator saw during the relay run (cross-check). */
   readonly putEventsSeenByEmulator: number;
   /** Per event. */
@@ -115,6 +125,7 @@ export async function measureEfficiency(
   };
   const naive = engines.naiveRelay(engines.clients('naive'), await engines.freshOrderedQueues());
   const naiveRun = await meteredReplay(engines, 'naive', batches, (batch) => naive.handle(batch), bar);
+  const misaligned = await misalignedQueries(engines, dataset, Math.max(1, batchSize - 1), bar);
 
   const putEvents = callsOf(relayRun.calls, 'PutEvents');
   const sendMessageBatch = callsOf(relayRun.calls, 'SendMessageBatch');
@@ -146,6 +157,7 @@ export async function measureEfficiency(
       perTargetGivenBatches: bounds.perTarget,
       fifoOrderingRule: bounds.fifoOrderingRule * fifoQueues,
     },
+    misaligned,
     putEventsSeenByEmulator,
     perEvent: {
       relayDynamoDbRequests: perEvent(dynamoDbRequests(relayRun.calls)),
@@ -158,6 +170,20 @@ export async function measureEfficiency(
       naivePublishCalls: perEvent(naivePutEvents + naiveSendMessage),
     },
   };
+}
+
+/** Queries of the relay over batches of `batchSize` (counted, not metered). */
+async function misalignedQueries(engines: RelayEngines, dataset: Dataset, batchSize: number, bar: PhaseBar) {
+  const relay = new Relay(engines.relayPorts(engines.clients()), {
+    queueUrls: await engines.freshOrderedQueues(),
+  });
+  const before = engines.counter.snapshot();
+  for (const batch of batchesOf(dataset.records, batchSize)) {
+    await relay.handle(batch);
+    bar.increment(batch.length);
+  }
+  const queries = callsOf(engines.counter.since(before), 'Query');
+  return { batchSize, queries, queriesPerEvent: round(ratio(queries, dataset.events), 4) };
 }
 
 /** Runs batches one after the other (one shard: Lambda never overlaps them), counting and metering. */

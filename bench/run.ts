@@ -65,11 +65,11 @@ function sizes(quick: boolean): Sizes {
   return {
     even: evenSpread('even', n, n / 5),
     skewed: skewedSpread('skewed', n, 3, 0.6, n / 5),
-    throughputDataset: quick ? evenSpread('throughput', 500, 100) : evenSpread('throughput', 2000, 400),
+    throughputDataset: quick ? evenSpread('throughput', 300, 60) : evenSpread('throughput', 2000, 400),
     throughput: { batchSizes: [10, 100, 1000], relayRuns: quick ? 1 : 3, naiveRuns: quick ? 1 : 2 },
     e2e: { events: n, aggregates: n / 5, concurrency: 16, functionConcurrency: 2, seed: 7 },
     packaging: { runs: quick ? 3 : 7 },
-    cost: { sweeperRuns: quick ? 2 : 4, referenceEventsPerSecond: 10 },
+    cost: { sweeperRuns: quick ? 2 : 4, referenceEventsPerSecond: 10, timedEvents: quick ? 100 : 500 },
   };
 }
 
@@ -195,7 +195,7 @@ async function relaySections(
     const effData = datasets.filter(
       (d) => d.spec.name !== size.throughputDataset.name && (wants('efficiency') || d === even),
     );
-    const work = effData.reduce((sum, d) => sum + 2 * d.records.length, 0);
+    const work = effData.reduce((sum, d) => sum + 3 * d.records.length, 0);
     const efficiency = await withBar('1 efficiency: relay and naive', work, 'records', async (bar) => {
       const results = [];
       for (const dataset of effData) results.push(await measureEfficiency(engines, dataset, bar));
@@ -222,7 +222,7 @@ async function relaySections(
         timingDataset: throughputData,
       };
       partial.cost = await withBar(
-        '6 cost: sweeper and consumers',
+        '5 cost: sweeper and consumers',
         costWork(start, size.cost, consumerCount(engines)),
         'steps',
         (bar) => measureCost(engines, start, size.cost, bar),

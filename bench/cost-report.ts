@@ -38,10 +38,7 @@ export function renderCost(cost: CostReport): string {
     '  Billed units per million events:',
     table(
       ['component', ...COLUMNS.map(([, name]) => name)],
-      cost.rows.map((r) => [
-        r.short,
-        ...COLUMNS.map(([key]) => count(r.units[key])),
-      ]),
+      cost.rows.map((r) => [r.short, ...COLUMNS.map(([key]) => count(r.units[key]))]),
     ),
     ...cost.rows.map((r) => `  ${r.short}: ${r.basis}`),
     ...cost.rows

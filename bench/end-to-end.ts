@@ -144,39 +144,7 @@ export async function measureEndToEnd(options: EndToEndOptions, cleanup: Cleanup
       await pipeline.drain(Math.max(120_000, options.events * 100));
       bar.update(delivered());
       const report = await verifyRun(pipeline, workload, tracker);
-      const producerEventsPerSecond =
-        (workload.committed.size * 1000) / Math.max(1, workload.lastCommitAt - workload.firstCommitAt);
-      const windowMs = report.durationMs;
-      return {
-        events: report.committed,
-        aggregates: report.aggregates,
-        concurrency: options.concurrency,
-        functionConcurrency: options.functionConcurrency,
-        ok: report.ok,
-        problems: report.problems,
-        rawWriteEventsPerSecond: round(rawWriteEventsPerSecond, 0),
-        producerEventsPerSecond: round(producerEventsPerSecond, 0),
-        endToEndEventsPerSecond: round(report.throughputPerSecond, 0),
-        ratioToRawWrites: round(ratio(report.throughputPerSecond, rawWriteEventsPerSecond), 2),
-        producerRatioToRawWrites: round(ratio(producerEventsPerSecond, rawWriteEventsPerSecond), 2),
-        latencyMs: report.latencyMs,
-        consumers: report.consumers.map((c) => ({
-          functionId: c.functionId,
-          ordered: c.ordered,
-          delivered: c.delivered,
-          latencyMs: c.latencyMs,
-        })),
-        stages: stageResults(pipeline, observed, windowMs, options.functionConcurrency),
-        producer: {
-          commands: commandMs.length,
-          latencyMs: { p50: round(percentile(commandMs, 50), 0), p95: round(percentile(commandMs, 95), 0) },
-          serviceMsPerCommand: round(ratio(options.functionConcurrency * 1000, producerEventsPerSecond), 0),
-        },
-        workerColdStartMs: Object.fromEntries(
-          [...pipeline.functions].map(([id, fn]) => [id, round(median(fn.coldStartsMs), 0)]),
-        ),
-        durationMs: windowMs,
-      };
+      return summarize(options, pipeline, observed, workload, report, rawWriteEventsPerSecond, commandMs);
     } finally {
       clearInterval(ticker);
       commands.stop();
@@ -185,6 +153,51 @@ export async function measureEndToEnd(options: EndToEndOptions, cleanup: Cleanup
   } finally {
     await stopPipeline();
   }
+}
+
+/** The end-to-end figures from the verified run. */
+function summarize(
+  options: EndToEndOptions,
+  pipeline: Awaited<ReturnType<typeof startOutboxPipeline>>,
+  observed: ReadonlyArray<ObservedInvocation>,
+  workload: Awaited<ReturnType<typeof runWorkload>>,
+  report: Awaited<ReturnType<typeof verifyRun>>,
+  rawWriteEventsPerSecond: number,
+  commandMs: ReadonlyArray<number>,
+): EndToEndResult {
+  const producerEventsPerSecond =
+    (workload.committed.size * 1000) / Math.max(1, workload.lastCommitAt - workload.firstCommitAt);
+  const windowMs = report.durationMs;
+  return {
+    events: report.committed,
+    aggregates: report.aggregates,
+    concurrency: options.concurrency,
+    functionConcurrency: options.functionConcurrency,
+    ok: report.ok,
+    problems: report.problems,
+    rawWriteEventsPerSecond: round(rawWriteEventsPerSecond, 0),
+    producerEventsPerSecond: round(producerEventsPerSecond, 0),
+    endToEndEventsPerSecond: round(report.throughputPerSecond, 0),
+    ratioToRawWrites: round(ratio(report.throughputPerSecond, rawWriteEventsPerSecond), 2),
+    producerRatioToRawWrites: round(ratio(producerEventsPerSecond, rawWriteEventsPerSecond), 2),
+    latencyMs: report.latencyMs,
+    consumers: report.consumers.map((c) => ({
+      functionId: c.functionId,
+      ordered: c.ordered,
+      delivered: c.delivered,
+      latencyMs: c.latencyMs,
+    })),
+    stages: stageResults(pipeline, observed, windowMs, options.functionConcurrency),
+    producer: {
+      commands: commandMs.length,
+      latencyMs: { p50: round(percentile(commandMs, 50), 0), p95: round(percentile(commandMs, 95), 0) },
+      serviceMsPerCommand: round(ratio(options.functionConcurrency * 1000, producerEventsPerSecond), 0),
+    },
+    workerColdStartMs: Object.fromEntries(
+      [...pipeline.functions].map(([id, fn]) => [id, round(median(fn.coldStartsMs), 0)]),
+    ),
+    durationMs: windowMs,
+  };
 }
 
 /**

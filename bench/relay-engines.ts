@@ -165,50 +165,24 @@ export async function startRelayEngines(topology: Topology, cleanup: Cleanup): P
     for (const client of created) client.destroy();
   });
 
-  const tables = await createTables(setupDynamo, topology.tables);
-  const outboxTable = tables.find(
-    (t) => t.logicalId === (deployment.mapping.source as { tableLogicalId: string }).tableLogicalId,
+  const { tables, outboxTable, queues, buckets, failureQueue, meter } = await createResources(
+    topology,
+    deployment,
+    endpoints,
+    {
+      dynamodb: setupDynamo,
+      oracle,
+      sqs: setupSqs,
+    },
   );
-  if (!outboxTable?.streamArn) throw new Error('the relay mapping reads a table without a stream');
-  const queues = await createQueues(setupSqs, topology.queues);
-  const buckets = await createBuckets(new LocalS3Client(endpoints.sqs), topology.buckets);
-  const failureQueue = queues.find((q) => q.logicalId === deployment.failureQueueLogicalId);
-  if (!failureQueue) throw new Error(`queue ${deployment.failureQueueLogicalId} was not created`);
   const filter = compileFilterCriteria(deployment.mapping.filters, 'dynamodb');
   const counter = new CallCounter();
-  const meter = new CapacityMeter(
-    oracle,
-    tables.map((t) => {
-      const spec = topology.tables.find((s) => s.logicalId === t.logicalId);
-      if (!spec) throw new Error(`table ${t.logicalId} has no spec`);
-      return meteredTable(t.name, spec);
-    }),
-    // What the writer stores only so that the relay knows what a transaction committed.
-    [STATE_ATTRIBUTES.committedFrom],
-    classifyItem,
-  );
   const problems: string[] = [];
   const portCounts: PortCounts = { rangeReads: 0, heartbeats: 0 };
-  const componentClients = new Map<string, ComponentClients>();
   const orderedQueues = freshQueueFactory(setupSqs, deployment.orderedQueues);
   let naiveRuns = 0;
 
-  const clients = (meteredAs?: string): ComponentClients => {
-    const key = meteredAs ?? '';
-    const known = componentClients.get(key);
-    if (known) return known;
-    const dynamodb = counter.attach(new DynamoDBClient({ ...config, endpoint: endpoints.dynamodb }));
-    if (meteredAs !== undefined) meter.attach(dynamodb, meteredAs);
-    const made: ComponentClients = {
-      dynamodb,
-      sqs: counter.attach(new SQSClient({ ...config, endpoint: endpoints.sqs })),
-      eventBridge: counter.attach(new EventBridgeClient({ ...config, endpoint: endpoints.eventBridge })),
-      s3: counter.attach(new S3Client({ ...config, endpoint: endpoints.sqs, forcePathStyle: true })),
-    };
-    created.push(made.dynamodb, made.sqs, made.eventBridge, made.s3);
-    componentClients.set(key, made);
-    return made;
-  };
+  const clients = clientFactory(counter, meter, endpoints, created);
 
   return {
     topology,
@@ -225,28 +199,8 @@ export async function startRelayEngines(topology: Topology, cleanup: Cleanup): P
     problems,
     clients,
     putEventsRequests: () => host.putEventsRequests(),
-    relayPorts: (c) => {
-      const outbox = new DynamoDbOutboxReader(c.dynamodb, outboxTable.name);
-      const heartbeat = new DynamoDbHeartbeatStore(c.dynamodb, outboxTable.name);
-      return {
-        outbox: {
-          readRange: (key, from, to) => {
-            portCounts.rangeReads++;
-            return outbox.readRange(key, from, to);
-          },
-        },
-        heartbeat: {
-          probeSeen: (seq, writtenAt) => {
-            portCounts.heartbeats++;
-            return heartbeat.probeSeen(seq, writtenAt);
-          },
-        },
-        eventBus: new EventBridgeBusPublisher(c.eventBridge, deployment.eventBusName),
-        queues: new SqsFifoPublisher(c.sqs),
-        failures: new SqsFailureSink(c.sqs, failureQueue.url),
-        telemetry: silentButCounting(problems),
-      } satisfies RelayPorts;
-    },
+    relayPorts: (c) =>
+      countedRelayPorts(c, outboxTable.name, deployment.eventBusName, failureQueue.url, portCounts, problems),
     naiveRelay: (c, queueUrls) =>
       new NaiveRelay({
         eventBus: new EventBridgeBusPublisher(c.eventBridge, deployment.eventBusName),
@@ -269,6 +223,94 @@ export async function startRelayEngines(topology: Topology, cleanup: Cleanup): P
       await Promise.all([stopHost(), stopDynamo()]);
     },
   };
+}
+
+/** Counted clients per component, created once each; metered too when `meteredAs` is given. */
+function clientFactory(
+  counter: CallCounter,
+  meter: CapacityMeter,
+  endpoints: { readonly dynamodb: string; readonly sqs: string; readonly eventBridge: string },
+  created: Array<{ destroy(): void }>,
+): (meteredAs?: string) => ComponentClients {
+  const config = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
+  const componentClients = new Map<string, ComponentClients>();
+  return (meteredAs) => {
+    const key = meteredAs ?? '';
+    const known = componentClients.get(key);
+    if (known) return known;
+    const dynamodb = counter.attach(new DynamoDBClient({ ...config, endpoint: endpoints.dynamodb }));
+    if (meteredAs !== undefined) meter.attach(dynamodb, meteredAs);
+    const made: ComponentClients = {
+      dynamodb,
+      sqs: counter.attach(new SQSClient({ ...config, endpoint: endpoints.sqs })),
+      eventBridge: counter.attach(new EventBridgeClient({ ...config, endpoint: endpoints.eventBridge })),
+      s3: counter.attach(new S3Client({ ...config, endpoint: endpoints.sqs, forcePathStyle: true })),
+    };
+    created.push(made.dynamodb, made.sqs, made.eventBridge, made.s3);
+    componentClients.set(key, made);
+    return made;
+  };
+}
+
+/** The relay's ports on counted clients, wired as createAwsRelay does, its DynamoDB-backed ports counted. */
+function countedRelayPorts(
+  c: ComponentClients,
+  tableName: string,
+  eventBusName: string,
+  failureQueueUrl: string,
+  portCounts: PortCounts,
+  problems: string[],
+): RelayPorts {
+  const outbox = new DynamoDbOutboxReader(c.dynamodb, tableName);
+  const heartbeat = new DynamoDbHeartbeatStore(c.dynamodb, tableName);
+  return {
+    outbox: {
+      readRange: (key, from, to) => {
+        portCounts.rangeReads++;
+        return outbox.readRange(key, from, to);
+      },
+    },
+    heartbeat: {
+      probeSeen: (seq, writtenAt) => {
+        portCounts.heartbeats++;
+        return heartbeat.probeSeen(seq, writtenAt);
+      },
+    },
+    eventBus: new EventBridgeBusPublisher(c.eventBridge, eventBusName),
+    queues: new SqsFifoPublisher(c.sqs),
+    failures: new SqsFailureSink(c.sqs, failureQueueUrl),
+    telemetry: silentButCounting(problems),
+  };
+}
+
+/** Creates the stack's tables, queues and buckets on the engines, and a meter that knows the tables. */
+async function createResources(
+  topology: Topology,
+  deployment: RelayDeployment,
+  endpoints: { sqs: string },
+  clients: { dynamodb: DynamoDBClient; oracle: DynamoDBClient; sqs: SQSClient },
+) {
+  const tables = await createTables(clients.dynamodb, topology.tables);
+  const outboxTable = tables.find(
+    (t) => t.logicalId === (deployment.mapping.source as { tableLogicalId: string }).tableLogicalId,
+  );
+  if (!outboxTable?.streamArn) throw new Error('the relay mapping reads a table without a stream');
+  const queues = await createQueues(clients.sqs, topology.queues);
+  const buckets = await createBuckets(new LocalS3Client(endpoints.sqs), topology.buckets);
+  const failureQueue = queues.find((q) => q.logicalId === deployment.failureQueueLogicalId);
+  if (!failureQueue) throw new Error(`queue ${deployment.failureQueueLogicalId} was not created`);
+  const meter = new CapacityMeter(
+    clients.oracle,
+    tables.map((t) => {
+      const spec = topology.tables.find((s) => s.logicalId === t.logicalId);
+      if (!spec) throw new Error(`table ${t.logicalId} has no spec`);
+      return meteredTable(t.name, spec);
+    }),
+    // What the writer stores only so that the relay knows what a transaction committed.
+    [STATE_ATTRIBUTES.committedFrom],
+    classifyItem,
+  );
+  return { tables, outboxTable, queues, buckets, failureQueue, meter };
 }
 
 /**

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBStreamEvent, SQSEvent } from 'aws-lambda';
 import { createTables, type ObservedInvocation } from 'local-aws';
+import { ENTITY_TYPES } from '../contract/keys';
 import { type CommitRequest, OutboxWriter } from '../functions/shared/outbox-writer';
 import { DeliveryTracker, percentile } from '../local/demo/delivery-tracker';
 import { verifyRun } from '../local/demo/verify';
@@ -31,11 +32,13 @@ export interface StageResult {
   readonly source: 'dynamodb-stream' | 'sqs';
   readonly invocations: number;
   readonly records: number;
+  /** Events among the records: outbox records for the stream (it also carries state and probe records), every record for SQS. */
+  readonly events: number;
   readonly recordsPerInvocation: number;
   readonly msPerInvocation: { readonly p50: number; readonly p95: number };
   /** Batches this mapping can have in flight at once (1 per shard for the stream). */
   readonly parallelism: number;
-  /** Records per second of invocation time, times parallelism: the stage's ceiling on this machine. */
+  /** Events per second of invocation time, times parallelism: the stage's ceiling on this machine. */
   readonly capacityEventsPerSecond: number;
   /** Share of the run's window its invocations were busy, per parallel slot. */
   readonly utilisation: number;
@@ -141,39 +144,7 @@ export async function measureEndToEnd(options: EndToEndOptions, cleanup: Cleanup
       await pipeline.drain(Math.max(120_000, options.events * 100));
       bar.update(delivered());
       const report = await verifyRun(pipeline, workload, tracker);
-      const producerEventsPerSecond =
-        (workload.committed.size * 1000) / Math.max(1, workload.lastCommitAt - workload.firstCommitAt);
-      const windowMs = report.durationMs;
-      return {
-        events: report.committed,
-        aggregates: report.aggregates,
-        concurrency: options.concurrency,
-        functionConcurrency: options.functionConcurrency,
-        ok: report.ok,
-        problems: report.problems,
-        rawWriteEventsPerSecond: round(rawWriteEventsPerSecond, 0),
-        producerEventsPerSecond: round(producerEventsPerSecond, 0),
-        endToEndEventsPerSecond: round(report.throughputPerSecond, 0),
-        ratioToRawWrites: round(ratio(report.throughputPerSecond, rawWriteEventsPerSecond), 2),
-        producerRatioToRawWrites: round(ratio(producerEventsPerSecond, rawWriteEventsPerSecond), 2),
-        latencyMs: report.latencyMs,
-        consumers: report.consumers.map((c) => ({
-          functionId: c.functionId,
-          ordered: c.ordered,
-          delivered: c.delivered,
-          latencyMs: c.latencyMs,
-        })),
-        stages: stageResults(pipeline, observed, windowMs, options.functionConcurrency),
-        producer: {
-          commands: commandMs.length,
-          latencyMs: { p50: round(percentile(commandMs, 50), 0), p95: round(percentile(commandMs, 95), 0) },
-          serviceMsPerCommand: round(ratio(options.functionConcurrency * 1000, producerEventsPerSecond), 0),
-        },
-        workerColdStartMs: Object.fromEntries(
-          [...pipeline.functions].map(([id, fn]) => [id, round(median(fn.coldStartsMs), 0)]),
-        ),
-        durationMs: windowMs,
-      };
+      return summarize(options, pipeline, observed, workload, report, rawWriteEventsPerSecond, commandMs);
     } finally {
       clearInterval(ticker);
       commands.stop();
@@ -182,6 +153,51 @@ export async function measureEndToEnd(options: EndToEndOptions, cleanup: Cleanup
   } finally {
     await stopPipeline();
   }
+}
+
+/** The end-to-end figures from the verified run. */
+function summarize(
+  options: EndToEndOptions,
+  pipeline: Awaited<ReturnType<typeof startOutboxPipeline>>,
+  observed: ReadonlyArray<ObservedInvocation>,
+  workload: Awaited<ReturnType<typeof runWorkload>>,
+  report: Awaited<ReturnType<typeof verifyRun>>,
+  rawWriteEventsPerSecond: number,
+  commandMs: ReadonlyArray<number>,
+): EndToEndResult {
+  const producerEventsPerSecond =
+    (workload.committed.size * 1000) / Math.max(1, workload.lastCommitAt - workload.firstCommitAt);
+  const windowMs = report.durationMs;
+  return {
+    events: report.committed,
+    aggregates: report.aggregates,
+    concurrency: options.concurrency,
+    functionConcurrency: options.functionConcurrency,
+    ok: report.ok,
+    problems: report.problems,
+    rawWriteEventsPerSecond: round(rawWriteEventsPerSecond, 0),
+    producerEventsPerSecond: round(producerEventsPerSecond, 0),
+    endToEndEventsPerSecond: round(report.throughputPerSecond, 0),
+    ratioToRawWrites: round(ratio(report.throughputPerSecond, rawWriteEventsPerSecond), 2),
+    producerRatioToRawWrites: round(ratio(producerEventsPerSecond, rawWriteEventsPerSecond), 2),
+    latencyMs: report.latencyMs,
+    consumers: report.consumers.map((c) => ({
+      functionId: c.functionId,
+      ordered: c.ordered,
+      delivered: c.delivered,
+      latencyMs: c.latencyMs,
+    })),
+    stages: stageResults(pipeline, observed, windowMs, options.functionConcurrency),
+    producer: {
+      commands: commandMs.length,
+      latencyMs: { p50: round(percentile(commandMs, 50), 0), p95: round(percentile(commandMs, 95), 0) },
+      serviceMsPerCommand: round(ratio(options.functionConcurrency * 1000, producerEventsPerSecond), 0),
+    },
+    workerColdStartMs: Object.fromEntries(
+      [...pipeline.functions].map(([id, fn]) => [id, round(median(fn.coldStartsMs), 0)]),
+    ),
+    durationMs: windowMs,
+  };
 }
 
 /**
@@ -318,6 +334,17 @@ function stageResults(
       (sum, o) => sum + ((o.event as DynamoDBStreamEvent | SQSEvent).Records?.length ?? 0),
       0,
     );
+    const events =
+      spec.source.kind === 'dynamodb-stream'
+        ? invocations.reduce(
+            (sum, o) =>
+              sum +
+              ((o.event as DynamoDBStreamEvent).Records ?? []).filter(
+                (r) => r.dynamodb?.NewImage?.entityType?.S === ENTITY_TYPES.outbox,
+              ).length,
+            0,
+          )
+        : records;
     // One shard on DynamoDB Local: the stream mapping runs one batch at a time (ParallelizationFactor 1).
     const parallelism =
       spec.source.kind === 'dynamodb-stream'
@@ -328,10 +355,11 @@ function stageResults(
       source: spec.source.kind,
       invocations: invocations.length,
       records,
+      events,
       recordsPerInvocation: round(ratio(records, invocations.length), 1),
       msPerInvocation: { p50: round(percentile(durations, 50), 0), p95: round(percentile(durations, 95), 0) },
       parallelism,
-      capacityEventsPerSecond: round(ratio(records * 1000 * parallelism, busyMs), 0),
+      capacityEventsPerSecond: round(ratio(events * 1000 * parallelism, busyMs), 0),
       utilisation: round(ratio(busyMs, windowMs * parallelism), 2),
     };
   });

@@ -18,7 +18,7 @@ export interface Dataset {
   readonly spec: DatasetSpec;
   readonly events: number;
   readonly aggregateKeys: ReadonlyArray<string>;
-  /** The real stream records of its outbox items, in stream order. */
+  /** The real stream records of its state and outbox items that pass the relay mapping's filter, in stream order. */
   records: DynamoDBRecord[];
 }
 

@@ -1,71 +1,107 @@
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
+import { ENTITY_TYPES } from '../contract/keys';
 import { Relay } from '../functions/relay/relay';
 import { LIMITS } from '../functions/shared/limits';
 import type { CallCounts } from './call-counter';
-import { NaiveRelay } from './naive-relay';
+import { accountTotal, type CapacityCount, type CategoryCount } from './capacity';
 import { batchesOf, type Dataset } from './outbox-dataset';
 import type { PhaseBar } from './progress';
 import type { PortCounts, RelayEngines } from './relay-engines';
 import { ratio, round } from './stats';
 
-/** Calls of one relay run over a dataset, and the bounds they are compared with. */
+/** What one relay (ours or the naive one) did over a dataset, with its calls metered. */
+export interface MeteredRun {
+  /** SDK calls by command, with billed units. */
+  readonly calls: CallCounts;
+  /** DynamoDB capacity of its calls, all commands together. */
+  readonly capacity: CapacityCount;
+  /** Capacity by command, and by kind of item. */
+  readonly capacityByCommand: Readonly<Record<string, CapacityCount>>;
+  readonly capacityByCategory: Readonly<Record<string, CategoryCount>>;
+  readonly failedRecords: number;
+  /** Wall time per invocation with metering on (slower than the throughput section's). */
+  readonly meteredMsPerInvocation: number;
+}
+
+/** Calls of both relays over one dataset, and the bounds they are compared with. */
 export interface EfficiencyResult {
   readonly dataset: string;
   readonly description: string;
   readonly events: number;
   readonly aggregates: number;
+  /** Stream records the relay mapping passes: one state record per transaction plus one outbox record per event. */
+  readonly records: number;
   readonly batchSize: number;
   readonly invocations: number;
   readonly fifoQueues: number;
-  readonly relay: {
+  readonly relay: MeteredRun & {
     readonly putEvents: number;
     /** SendMessageBatch calls, all FIFO queues together. */
     readonly sendMessageBatch: number;
-    readonly dynamodb: { readonly batchGetItem: number; readonly updateItem: number; readonly query: number };
-    /** What the relay asked of its DynamoDB ports: which UpdateItems advance cursors and which clear pending marks. */
-    readonly ports: PortCounts;
-    /** Mean entries per call. */
     readonly putEventsFill: number;
     readonly sendMessageBatchFill: number;
-    readonly failedRecords: number;
+    readonly ports: PortCounts;
   };
-  readonly naive: {
-    readonly putEvents: number;
-    readonly sendMessage: number;
-    readonly failedRecords: number;
-  };
+  readonly naive: MeteredRun & { readonly putEvents: number; readonly sendMessage: number };
   readonly bounds: {
-    /** ceil(n/10) per target, over the whole dataset: the issue's lower bound. */
+    /** ceil(n/10) per target, over the whole dataset. */
     readonly perTarget: number;
-    /** Sum over invocations of ceil(k/10): what any relay fed the same batches can reach. */
+    /** Sum over invocations of ceil(k/10), k = events the invocation's state records announce. */
     readonly perTargetGivenBatches: number;
-    /**
-     * Sum over invocations of max(ceil(k/10), longest aggregate run in the batch), per FIFO
-     * queue: the floor of the relay's one-message-per-group-per-call ordering rule.
-     */
+    /** Sum over invocations of max(ceil(k/10), most events of one aggregate), all FIFO queues. */
     readonly fifoOrderingRule: number;
+  };
+  /**
+   * The relay again over the same records in batches of BatchSize - 1, so that batches cut
+   * transactions apart (here a transaction is two records and BatchSize is even, so deployed
+   * batches never do; Lambda's batches start wherever GetRecords left off): its Queries.
+   */
+  readonly misaligned: {
+    readonly batchSize: number;
+    readonly queries: number;
+    readonly queriesPerEvent: number;
   };
   /** PutEvents requests the EventBridge emulator saw during the relay run (cross-check). */
   readonly putEventsSeenByEmulator: number;
-  /** Calls per 1,000 events. */
-  readonly per1000: {
-    readonly relayPutEvents: number;
-    readonly relaySendMessageBatch: number;
-    readonly relayDynamoDb: number;
-    readonly naivePutEvents: number;
-    readonly naiveSendMessage: number;
-    readonly lowerBound: number;
+  /** Per event. */
+  readonly perEvent: {
+    readonly relayDynamoDbRequests: number;
+    readonly naiveDynamoDbRequests: number;
+    readonly relayWru: number;
+    readonly relayRru: number;
+    readonly naiveWru: number;
+    readonly naiveRru: number;
+    readonly relayPublishCalls: number;
+    readonly naivePublishCalls: number;
   };
-  /** relay calls / lower bound - 1, per target (0.05 = 5% above the bound). */
-  readonly overBound: { readonly putEvents: number; readonly sendMessageBatch: number };
-  /** naive calls / relay calls, per target. */
-  readonly savings: { readonly putEvents: number; readonly sendMessage: number };
+}
+
+/** DynamoDB commands a relay may call. */
+export const DYNAMODB_COMMANDS = [
+  'Query',
+  'GetItem',
+  'BatchGetItem',
+  'UpdateItem',
+  'PutItem',
+  'TransactWriteItems',
+];
+
+/** Calls of `name` (without `Command`) in `counts`. */
+export function callsOf(counts: CallCounts, name: string): number {
+  return counts[`${name}Command`]?.calls ?? 0;
+}
+
+/** DynamoDB requests in `counts`. */
+export function dynamoDbRequests(counts: CallCounts): number {
+  return DYNAMODB_COMMANDS.reduce((sum, name) => sum + callsOf(counts, name), 0);
 }
 
 /**
- * Replays a dataset's stream records through the relay in batches of the
- * stack's BatchSize and counts the API calls, then does the same with the naive
- * relay. Cursors are reset and fresh FIFO queues created before each run.
+ * Replays a dataset's stream records through the relay in batches of the stack's BatchSize with
+ * every call counted and its DynamoDB capacity metered (account `relay`), then does the same with
+ * the naive relay (account `naive`). Fresh FIFO queues before each run, so every message is
+ * really enqueued.
  */
 export async function measureEfficiency(
   engines: RelayEngines,
@@ -76,102 +112,119 @@ export async function measureEfficiency(
   const batches = batchesOf(dataset.records, batchSize);
   const fifoQueues = engines.deployment.orderedQueues.length;
 
-  await engines.resetCursors(dataset.aggregateKeys);
-  const queueUrls = await engines.freshOrderedQueues();
-  const relay = new Relay(engines.relayPorts(), { queueUrls });
-  const emulatorBefore = await engines.putEventsRequests();
-  const portsBefore = { ...engines.portCounts };
-  const relayRun = await replay(engines, batches, (batch) => relay.handle(batch), bar);
-  const putEventsSeenByEmulator = (await engines.putEventsRequests()) - emulatorBefore;
-  const ports = Object.fromEntries(
-    Object.entries(engines.portCounts).map(([name, value]) => [
-      name,
-      value - portsBefore[name as keyof PortCounts],
-    ]),
-  ) as unknown as PortCounts;
-
-  const naive = new NaiveRelay({
-    eventBus: engines.relayPorts().eventBus,
-    sqs: engines.naiveClients.sqs,
+  const relay = new Relay(engines.relayPorts(engines.clients('relay')), {
     queueUrls: await engines.freshOrderedQueues(),
   });
-  const naiveRun = await replay(engines, batches, (batch) => naive.handle(batch), bar);
-
-  const calls = (counts: CallCounts, name: string) => counts[`${name}Command`]?.calls ?? 0;
-  const entries = (counts: CallCounts, name: string) => counts[`${name}Command`]?.entries ?? 0;
-  const putEvents = calls(relayRun.counts, 'PutEvents');
-  const sendMessageBatch = calls(relayRun.counts, 'SendMessageBatch');
-  const dynamodb = {
-    batchGetItem: calls(relayRun.counts, 'BatchGetItem'),
-    updateItem: calls(relayRun.counts, 'UpdateItem'),
-    query: calls(relayRun.counts, 'Query'),
+  const emulatorBefore = await engines.putEventsRequests();
+  const portsBefore = { ...engines.portCounts };
+  const relayRun = await meteredReplay(engines, 'relay', batches, (batch) => relay.handle(batch), bar);
+  const putEventsSeenByEmulator = (await engines.putEventsRequests()) - emulatorBefore;
+  const ports: PortCounts = {
+    rangeReads: engines.portCounts.rangeReads - portsBefore.rangeReads,
+    heartbeats: engines.portCounts.heartbeats - portsBefore.heartbeats,
   };
+  const naive = engines.naiveRelay(engines.clients('naive'), await engines.freshOrderedQueues());
+  const naiveRun = await meteredReplay(engines, 'naive', batches, (batch) => naive.handle(batch), bar);
+  const misaligned = await misalignedQueries(engines, dataset, Math.max(1, batchSize - 1), bar);
+
+  const putEvents = callsOf(relayRun.calls, 'PutEvents');
+  const sendMessageBatch = callsOf(relayRun.calls, 'SendMessageBatch');
+  const entries = (name: string) => relayRun.calls[`${name}Command`]?.entries ?? 0;
   const bounds = callBounds(batches, LIMITS.putEventsEntries);
-  const perTarget = Math.ceil(dataset.events / LIMITS.putEventsEntries);
-  const per1000 = (n: number) => round((n * 1000) / dataset.events, 1);
-  const naivePutEvents = calls(naiveRun.counts, 'PutEvents');
-  const naiveSendMessage = calls(naiveRun.counts, 'SendMessage');
+  const naivePutEvents = callsOf(naiveRun.calls, 'PutEvents');
+  const naiveSendMessage = callsOf(naiveRun.calls, 'SendMessage');
+  const perEvent = (n: number) => round(ratio(n, dataset.events), 4);
   return {
     dataset: dataset.spec.name,
     description: dataset.spec.description,
     events: dataset.events,
     aggregates: dataset.aggregateKeys.length,
+    records: dataset.records.length,
     batchSize,
     invocations: batches.length,
     fifoQueues,
     relay: {
+      ...relayRun,
       putEvents,
       sendMessageBatch,
-      dynamodb,
+      putEventsFill: round(ratio(entries('PutEvents'), putEvents), 2),
+      sendMessageBatchFill: round(ratio(entries('SendMessageBatch'), sendMessageBatch), 2),
       ports,
-      putEventsFill: round(ratio(entries(relayRun.counts, 'PutEvents'), putEvents), 2),
-      sendMessageBatchFill: round(ratio(entries(relayRun.counts, 'SendMessageBatch'), sendMessageBatch), 2),
-      failedRecords: relayRun.failedRecords,
     },
-    naive: {
-      putEvents: naivePutEvents,
-      sendMessage: naiveSendMessage,
-      failedRecords: naiveRun.failedRecords,
-    },
+    naive: { ...naiveRun, putEvents: naivePutEvents, sendMessage: naiveSendMessage },
     bounds: {
-      perTarget,
+      perTarget: Math.ceil(dataset.events / LIMITS.putEventsEntries),
       perTargetGivenBatches: bounds.perTarget,
       fifoOrderingRule: bounds.fifoOrderingRule * fifoQueues,
     },
+    misaligned,
     putEventsSeenByEmulator,
-    per1000: {
-      relayPutEvents: per1000(putEvents),
-      relaySendMessageBatch: per1000(sendMessageBatch / Math.max(1, fifoQueues)),
-      relayDynamoDb: per1000(dynamodb.batchGetItem + dynamodb.updateItem + dynamodb.query),
-      naivePutEvents: per1000(naivePutEvents),
-      naiveSendMessage: per1000(naiveSendMessage / Math.max(1, fifoQueues)),
-      lowerBound: per1000(perTarget),
-    },
-    overBound: {
-      putEvents: round(ratio(putEvents, perTarget) - 1, 3),
-      sendMessageBatch: round(ratio(sendMessageBatch, perTarget * fifoQueues) - 1, 3),
-    },
-    savings: {
-      putEvents: round(ratio(naivePutEvents, putEvents), 1),
-      sendMessage: round(ratio(naiveSendMessage, sendMessageBatch), 1),
+    perEvent: {
+      relayDynamoDbRequests: perEvent(dynamoDbRequests(relayRun.calls)),
+      naiveDynamoDbRequests: perEvent(dynamoDbRequests(naiveRun.calls)),
+      relayWru: perEvent(relayRun.capacity.wru),
+      relayRru: perEvent(relayRun.capacity.rru),
+      naiveWru: perEvent(naiveRun.capacity.wru),
+      naiveRru: perEvent(naiveRun.capacity.rru),
+      relayPublishCalls: perEvent(putEvents + sendMessageBatch),
+      naivePublishCalls: perEvent(naivePutEvents + naiveSendMessage),
     },
   };
 }
 
-/** Runs batches one after the other (one shard: Lambda never overlaps them) and counts calls and failures. */
-async function replay(
+/** Queries of the relay over batches of `batchSize` (counted, not metered). */
+async function misalignedQueries(engines: RelayEngines, dataset: Dataset, batchSize: number, bar: PhaseBar) {
+  const relay = new Relay(engines.relayPorts(engines.clients()), {
+    queueUrls: await engines.freshOrderedQueues(),
+  });
+  const before = engines.counter.snapshot();
+  for (const batch of batchesOf(dataset.records, batchSize)) {
+    await relay.handle(batch);
+    bar.increment(batch.length);
+  }
+  const queries = callsOf(engines.counter.since(before), 'Query');
+  return { batchSize, queries, queriesPerEvent: round(ratio(queries, dataset.events), 4) };
+}
+
+/** Runs batches one after the other (one shard: Lambda never overlaps them), counting and metering. */
+async function meteredReplay(
   engines: RelayEngines,
+  account: string,
   batches: ReadonlyArray<DynamoDBRecord[]>,
   handle: (batch: DynamoDBRecord[]) => Promise<{ batchItemFailures: unknown[] }>,
   bar: PhaseBar,
-): Promise<{ counts: CallCounts; failedRecords: number }> {
-  const before = engines.counter.snapshot();
+): Promise<MeteredRun> {
+  const calls = engines.counter.snapshot();
+  const capacity = engines.meter.snapshot();
   let failedRecords = 0;
+  const started = performance.now();
   for (const batch of batches) {
     failedRecords += (await handle(batch)).batchItemFailures.length;
     bar.increment(batch.length);
   }
-  return { counts: engines.counter.since(before), failedRecords };
+  const elapsed = performance.now() - started;
+  const usage = engines.meter.since(capacity);
+  return {
+    calls: engines.counter.since(calls),
+    capacity: accountTotal(usage, account),
+    capacityByCommand: usage[account]?.commands ?? {},
+    capacityByCategory: usage[account]?.categories ?? {},
+    failedRecords,
+    meteredMsPerInvocation: round(ratio(elapsed, batches.length), 1),
+  };
+}
+
+/** Events the state records of a batch announce, per aggregate. */
+export function announcedEvents(batch: ReadonlyArray<DynamoDBRecord>): Map<string, number> {
+  const perAggregate = new Map<string, number>();
+  for (const record of batch) {
+    const image = record.dynamodb?.NewImage as Record<string, AttributeValue> | undefined;
+    if (image?.entityType?.S !== ENTITY_TYPES.aggregate) continue;
+    const key = image.pk?.S ?? '';
+    const announced = Number(image.version?.N ?? 0) - Number(image.committedFrom?.N ?? 0) + 1;
+    perAggregate.set(key, (perAggregate.get(key) ?? 0) + Math.max(0, announced));
+  }
+  return perAggregate;
 }
 
 /** Lower bounds of the calls for these batches: per target, and under the FIFO ordering rule (per queue). */
@@ -182,12 +235,9 @@ export function callBounds(
   let perTarget = 0;
   let fifoOrderingRule = 0;
   for (const batch of batches) {
-    const perAggregate = new Map<string, number>();
-    for (const record of batch) {
-      const key = record.dynamodb?.Keys?.pk?.S ?? '';
-      perAggregate.set(key, (perAggregate.get(key) ?? 0) + 1);
-    }
-    const calls = Math.ceil(batch.length / maxEntries);
+    const perAggregate = announcedEvents(batch);
+    const events = [...perAggregate.values()].reduce((a, b) => a + b, 0);
+    const calls = Math.ceil(events / maxEntries);
     perTarget += calls;
     fifoOrderingRule += Math.max(calls, ...perAggregate.values());
   }

@@ -1,7 +1,7 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { type CfnArchive, EventBus, Match } from 'aws-cdk-lib/aws-events';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { consumerConstructId } from '../contract/consumer-name';
@@ -16,8 +16,8 @@ import { OrderedConsumer } from './constructs/ordered-consumer';
 import { OutboxRelay } from './constructs/outbox-relay';
 import { OutboxSweeper } from './constructs/outbox-sweeper';
 import { IdempotencyTable, OutboxTable } from './constructs/outbox-table';
-import { PipelineObservability } from './constructs/pipeline-observability';
 import type { PipelineFunctionOptions } from './constructs/pipeline-function';
+import { PipelineObservability } from './constructs/pipeline-observability';
 import { UnorderedConsumer } from './constructs/unordered-consumer';
 
 /** Props of {@link OutboxPipelineStack}. */
@@ -118,7 +118,11 @@ export class OutboxPipelineStack extends Stack {
       alarmTopic: props.alarmTopic,
       removalPolicy,
     });
-    const functionOptions = { logRetention: props.logRetention ?? RetentionDays.ONE_MONTH, removalPolicy, monitor: observability };
+    const functionOptions = {
+      logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      removalPolicy,
+      monitor: observability,
+    };
 
     const { table } = new OutboxTable(this, 'OutboxTable', { removalPolicy });
     const { table: idempotencyTable } = new IdempotencyTable(this, 'IdempotencyTable', { removalPolicy });
@@ -138,7 +142,12 @@ export class OutboxPipelineStack extends Stack {
     // some regions refuse. Without the property, the archive uses an AWS owned key.
     (archive.node.defaultChild as CfnArchive).addPropertyDeletionOverride('KmsKeyIdentifier');
 
-    const orderApi = new OrderApi(this, 'OrderApi', { ...functionOptions, table, eventSource, outboxRetention });
+    const orderApi = new OrderApi(this, 'OrderApi', {
+      ...functionOptions,
+      table,
+      eventSource,
+      outboxRetention,
+    });
     const relay = new OutboxRelay(this, 'Relay', { ...functionOptions, table, eventBus, failureBucket });
     const sweeper = new OutboxSweeper(this, 'Sweeper', { ...functionOptions, table, relay });
 
@@ -209,7 +218,10 @@ export class OutboxPipelineStack extends Stack {
     const consumer = new UnorderedConsumer(this, id, {
       ...common,
       eventBus: context.eventBus,
-      eventPattern: { source: [context.eventSource], ...(detailType ? { detailType: [...(detailType as string[])] } : {}) },
+      eventPattern: {
+        source: [context.eventSource],
+        ...(detailType ? { detailType: [...(detailType as string[])] } : {}),
+      },
     });
     output('queueUrl', consumer.queue.queueUrl);
     output('deadLetterQueueUrl', consumer.deadLetterQueue.queueUrl);
@@ -219,7 +231,11 @@ export class OutboxPipelineStack extends Stack {
 }
 
 /** The one replay rule (contract/retention.ts), for the props of this stack. */
-function validateReplayReach(outboxRetention: Duration, archiveRetention: Duration, consumerMemory: Duration): void {
+function validateReplayReach(
+  outboxRetention: Duration,
+  archiveRetention: Duration,
+  consumerMemory: Duration,
+): void {
   if ([outboxRetention, archiveRetention, consumerMemory].some((d) => d.isUnresolved())) return;
   const problems = replayReachProblems(
     {
@@ -242,13 +258,19 @@ function validateRegistry(consumers: ReadonlyArray<ConsumerDeclaration>): void {
       throw new ConstructPropsError(`consumer ${consumer.name} is declared twice in the registry`);
     }
     seen.add(consumer.name);
-    if (consumer.kind === 'unordered' && consumer.eventTypes !== undefined && consumer.detailTypePrefix !== undefined) {
+    if (
+      consumer.kind === 'unordered' &&
+      consumer.eventTypes !== undefined &&
+      consumer.detailTypePrefix !== undefined
+    ) {
       throw new ConstructPropsError(
         `${consumer.name}: give eventTypes or detailTypePrefix, not both (given ${JSON.stringify(consumer)})`,
       );
     }
     if (consumer.kind === 'unordered' && consumer.eventTypes?.length === 0) {
-      throw new ConstructPropsError(`${consumer.name}: eventTypes must name at least one event type (given [])`);
+      throw new ConstructPropsError(
+        `${consumer.name}: eventTypes must name at least one event type (given [])`,
+      );
     }
   }
 }

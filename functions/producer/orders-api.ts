@@ -113,11 +113,20 @@ export const handler = middy(
       const result = await route.run(path.match(route.pattern)?.[1] ?? '', body, meta);
       if (result === null) return json(404, { error: 'NotFound', message: `${path} does not exist` });
       const replayed = typeof result === 'object' && (result as { replayed?: boolean }).replayed === true;
-    if (method === 'POST' && result !== null && typeof result === 'object') {
-      const { orderId, version, eventIds } = result as { orderId?: string; version?: number; eventIds?: string[] };
-      // Ids and versions only, never the request body: where `npm run trace` starts an order's path.
-      logger.info(replayed ? 'command replayed' : 'command committed', { orderId, version, eventIds, traceparent });
-    }
+      if (method === 'POST' && result !== null && typeof result === 'object') {
+        const { orderId, version, eventIds } = result as {
+          orderId?: string;
+          version?: number;
+          eventIds?: string[];
+        };
+        // Ids and versions only, never the request body: where `npm run trace` starts an order's path.
+        logger.info(replayed ? 'command replayed' : 'command committed', {
+          orderId,
+          version,
+          eventIds,
+          traceparent,
+        });
+      }
       return json(
         method === 'POST' ? 201 : 200,
         result,

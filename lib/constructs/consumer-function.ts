@@ -11,7 +11,11 @@ import { consumerItemPrefix, consumerRecordPrefix } from '../../contract/keys';
 import { RETENTION_DEFAULTS } from '../../contract/retention';
 import { ConstructPropsError, validateDurationInRange, validateIntegerInRange } from './errors';
 import { grantItems, type ItemAction } from './outbox-table';
-import { DEFAULT_FUNCTION_TIMEOUT, PipelineFunction, type PipelineFunctionOptions } from './pipeline-function';
+import {
+  DEFAULT_FUNCTION_TIMEOUT,
+  PipelineFunction,
+  type PipelineFunctionOptions,
+} from './pipeline-function';
 import type { MonitoringOptions } from './pipeline-observability';
 
 /** What a consumer may do on the items it owns, in either table: read, put, update and delete them by key. */
@@ -23,7 +27,11 @@ export const CONSUMER_ITEM_ACTIONS: ReadonlyArray<ItemAction> = [
 ];
 
 /** What the event source mapping needs on the queue (the AWSLambdaSQSQueueExecutionRole actions). */
-export const SQS_MAPPING_ACTIONS = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'] as const;
+export const SQS_MAPPING_ACTIONS = [
+  'sqs:ReceiveMessage',
+  'sqs:DeleteMessage',
+  'sqs:GetQueueAttributes',
+] as const;
 
 /** How long consumers remember what they applied when none is given. */
 export const DEFAULT_CONSUMER_MEMORY = Duration.days(RETENTION_DEFAULTS.consumerMemoryDays);
@@ -105,8 +113,14 @@ export class ConsumerFunction extends PipelineFunction {
   constructor(scope: Construct, id: string, props: ConsumerFunctionProps) {
     validateConsumerName(props.consumerName);
     const memory = props.consumerMemory ?? DEFAULT_CONSUMER_MEMORY;
-    validateDurationInRange('consumerMemory', memory, Duration.days(RETENTION_DEFAULTS.deadLetterRetentionDays), Duration.days(365));
-    if (props.maxConcurrency !== undefined) validateIntegerInRange('maxConcurrency', props.maxConcurrency, 2, 1000);
+    validateDurationInRange(
+      'consumerMemory',
+      memory,
+      Duration.days(RETENTION_DEFAULTS.deadLetterRetentionDays),
+      Duration.days(365),
+    );
+    if (props.maxConcurrency !== undefined)
+      validateIntegerInRange('maxConcurrency', props.maxConcurrency, 2, 1000);
 
     super(scope, id, {
       entry: consumerEntry(props.consumerName),
@@ -135,8 +149,16 @@ export class ConsumerFunction extends PipelineFunction {
       actions: CONSUMER_ITEM_ACTIONS,
       leadingKeys: [`${consumerRecordPrefix(props.consumerName)}*`],
     });
-    Grant.addToPrincipal({ grantee: this, actions: ['sqs:SendMessage'], resourceArns: [props.deadLetterQueue.queueArn] });
-    const consume = Grant.addToPrincipal({ grantee: this, actions: [...SQS_MAPPING_ACTIONS], resourceArns: [props.queue.queueArn] });
+    Grant.addToPrincipal({
+      grantee: this,
+      actions: ['sqs:SendMessage'],
+      resourceArns: [props.deadLetterQueue.queueArn],
+    });
+    const consume = Grant.addToPrincipal({
+      grantee: this,
+      actions: [...SQS_MAPPING_ACTIONS],
+      resourceArns: [props.queue.queueArn],
+    });
     const mapping = new EventSourceMapping(this, 'QueueMapping', {
       target: this,
       eventSourceArn: props.queue.queueArn,

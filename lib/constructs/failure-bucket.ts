@@ -1,7 +1,18 @@
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
-import type { IEventSourceMapping, IFunction, IEventSourceDlq, DlqDestinationConfig } from 'aws-cdk-lib/aws-lambda';
-import { BlockPublicAccess, Bucket, BucketEncryption, type CfnBucket, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
+import type {
+  DlqDestinationConfig,
+  IEventSourceDlq,
+  IEventSourceMapping,
+  IFunction,
+} from 'aws-cdk-lib/aws-lambda';
+import {
+  BlockPublicAccess,
+  Bucket,
+  BucketEncryption,
+  type CfnBucket,
+  ObjectOwnership,
+} from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { RETENTION_DEFAULTS } from '../../contract/retention';
 import { ConstructPropsError, validateDurationInRange } from './errors';
@@ -66,7 +77,11 @@ export class FailureBucket extends Construct {
 
   /** Lambda's S3 destination needs s3:PutObject and s3:ListBucket (Lambda docs, "Retain discarded records"). */
   grantWrite(grantee: IGrantable): void {
-    Grant.addToPrincipal({ grantee, actions: ['s3:PutObject'], resourceArns: [this.bucket.arnForObjects('aws/lambda/*')] });
+    Grant.addToPrincipal({
+      grantee,
+      actions: ['s3:PutObject'],
+      resourceArns: [this.bucket.arnForObjects('aws/lambda/*')],
+    });
     Grant.addToPrincipal({ grantee, actions: ['s3:ListBucket'], resourceArns: [this.bucket.bucketArn] });
     this.acknowledgeObjects(
       grantee,

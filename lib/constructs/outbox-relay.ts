@@ -148,10 +148,14 @@ export class OutboxRelay extends Construct {
           // State items announce what a transaction committed; outbox items carry the payloads.
           FilterCriteria.filter({
             eventName: FilterRule.or('INSERT', 'MODIFY'),
-            dynamodb: { NewImage: { entityType: { S: FilterRule.or(ENTITY_TYPES.aggregate, ENTITY_TYPES.outbox) } } },
+            dynamodb: {
+              NewImage: { entityType: { S: FilterRule.or(ENTITY_TYPES.aggregate, ENTITY_TYPES.outbox) } },
+            },
           }),
           // The sweeper's probe: reading it is the relay's heartbeat.
-          FilterCriteria.filter({ dynamodb: { Keys: { pk: { S: FilterRule.isEqual(RELAY_ITEMS.probePk) } } } }),
+          FilterCriteria.filter({
+            dynamodb: { Keys: { pk: { S: FilterRule.isEqual(RELAY_ITEMS.probePk) } } },
+          }),
         ],
       }),
     );

@@ -60,7 +60,9 @@ export class OutboxSweeper extends Construct {
     // Shorter than the interval: a sweep still running when the next starts doubles the work for nothing.
     const timeout =
       props.timeout ??
-      (interval.isUnresolved() ? Duration.minutes(2) : Duration.seconds(Math.min(120, interval.toSeconds() - 10)));
+      (interval.isUnresolved()
+        ? Duration.minutes(2)
+        : Duration.seconds(Math.min(120, interval.toSeconds() - 10)));
     if (!interval.isUnresolved() && !timeout.isUnresolved() && timeout.toSeconds() >= interval.toSeconds()) {
       throw new ConstructPropsError(
         `timeout must be shorter than interval (given timeout ${timeout.toHumanString()}, interval ${interval.toHumanString()})`,
@@ -81,7 +83,10 @@ export class OutboxSweeper extends Construct {
       },
     });
     // No asynchronous retries: a failed run waits for the next schedule instead of overlapping it.
-    this.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.seconds(Math.max(60, interval.toSeconds())) });
+    this.function.configureAsyncInvoke({
+      retryAttempts: 0,
+      maxEventAge: Duration.seconds(Math.max(60, interval.toSeconds())),
+    });
     props.relay.bindPublisher(this.function);
     // Its own bookkeeping (probe, lost window) and what the relay core writes; nothing else.
     grantItems(props.table, this.function, {

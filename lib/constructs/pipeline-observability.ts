@@ -325,7 +325,9 @@ export class PipelineObservability extends Construct implements PipelineMonitor 
     const { interval } = sweeper;
     if (!interval.isUnresolved() && interval.toSeconds({ integral: false }) % 60 !== 0) {
       // CloudWatch alarm periods above a minute must be multiples of 60 seconds.
-      throw new ConstructPropsError(`sweeper interval must be whole minutes (given ${interval.toHumanString()})`);
+      throw new ConstructPropsError(
+        `sweeper interval must be whole minutes (given ${interval.toHumanString()})`,
+      );
     }
     if (
       !interval.isUnresolved() &&
@@ -359,7 +361,11 @@ export class PipelineObservability extends Construct implements PipelineMonitor 
       treatMissingData: TreatMissingData.BREACHING,
       alarmDescription: `The relay has read no sweeper probe for more than ${this.relayLagThreshold.toHumanString()} (its stream mapping is stopped, failing or far behind), or the sweeper stopped reporting. After 23 hours the sweeper opens a lost window and recovers it by a table scan once the relay reads again. Runbook: ${RUNBOOK}#relay-lag`,
     });
-    const unrecovered = sweeperMetric(SWEEPER_METRICS.oldestUnrecovered, Stats.MAXIMUM, 'oldest unrecovered (s)');
+    const unrecovered = sweeperMetric(
+      SWEEPER_METRICS.oldestUnrecovered,
+      Stats.MAXIMUM,
+      'oldest unrecovered (s)',
+    );
     this.addAlarm('UnrecoveredBatchesAlarm', {
       metric: unrecovered,
       threshold: this.unrecoveredThreshold.toSeconds(),
@@ -390,7 +396,9 @@ export class PipelineObservability extends Construct implements PipelineMonitor 
       alarmDescription: `The relay read no stream record for nearly 24 hours, so records may expire unread: the sweeper opened a lost window and will re-publish everything committed in it by a table scan once the relay reads again. Runbook: ${RUNBOOK}#lost-stream-window`,
     });
     this.widgets.relayLag.addLeftMetric(relayLag);
-    this.widgets.sweeper.addLeftMetric(sweeperMetric(SWEEPER_METRICS.recordsRecovered, Stats.SUM, 'recovered'));
+    this.widgets.sweeper.addLeftMetric(
+      sweeperMetric(SWEEPER_METRICS.recordsRecovered, Stats.SUM, 'recovered'),
+    );
     this.widgets.sweeper.addLeftMetric(failures);
     this.widgets.sweeper.addLeftMetric(sweeperMetric(SWEEPER_METRICS.recoveryGivenUp, Stats.SUM, 'given up'));
     this.widgets.sweeper.addRightMetric(unrecovered);
@@ -410,7 +418,9 @@ export class PipelineObservability extends Construct implements PipelineMonitor 
     this.widgets.processed.addLeftMetric(consumerMetric(CONSUMER_METRICS.processed, Stats.SUM));
     this.widgets.duplicates.addLeftMetric(consumerMetric(CONSUMER_METRICS.duplicates, Stats.SUM));
     this.widgets.deadLettered.addLeftMetric(consumerMetric(CONSUMER_METRICS.deadLettered, Stats.SUM));
-    this.widgets.endToEnd.addLeftMetric(consumerMetric(CONSUMER_METRICS.endToEndLatency, Stats.percentile(99)));
+    this.widgets.endToEnd.addLeftMetric(
+      consumerMetric(CONSUMER_METRICS.endToEndLatency, Stats.percentile(99)),
+    );
     if (consumer.kind === 'ordered') {
       const parked = consumerMetric(CONSUMER_METRICS.parked, Stats.SUM);
       // An event parks when its predecessor has not been applied: after a redrive or a recovery it

@@ -91,7 +91,7 @@ function hostileBodies(
     },
     {
       name: 'U+FFFE in a key',
-      body: { orderId: `h-${run}-2`, customerId: 'c', lines: [{ ...LINE, ['sku\uFFFE']: 'x' }] },
+      body: { orderId: `h-${run}-2`, customerId: 'c', lines: [{ ...LINE, 'sku\uFFFE': 'x' }] },
     },
     {
       name: '51 lines',

@@ -104,8 +104,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       },
       // Crashed consumer batches come back after the visibility timeout; keep both short and
       // the timeout below it, as the stack does (6x), so idempotency's in-progress records expire first.
-      functionTimeoutSeconds: 6,
-      queueVisibilityTimeoutSeconds: 8,
+      functionTimeoutSeconds: 12,
+      queueVisibilityTimeoutSeconds: 16,
     });
     try {
       options.onPipeline?.(pipeline, tracker);
@@ -284,7 +284,10 @@ class MidRunActions {
     const orders = this.knownOrders().slice(-5);
     let code = 0;
     for (const aggregate of orders) {
-      const run = await this.cli(this.pipeline, ['replay', '--aggregate', aggregate]);
+      // Replay is safe to repeat: run again while a target refused something (the SQS faults hit the CLI too).
+      let run = await this.cli(this.pipeline, ['replay', '--aggregate', aggregate]);
+      for (let retry = 0; run.code !== 0 && retry < 5; retry++)
+        run = await this.cli(this.pipeline, ['replay', '--aggregate', aggregate]);
       code = Math.max(code, run.code);
     }
     return { orders: orders.length, code };
@@ -314,7 +317,7 @@ async function skipPoison(
   for (const consumer of orderedConsumers) {
     await waitForDeadLetters(pipeline, consumer.name, poison.events.size, 60_000);
     for (const { aggregate, sequence } of poison.events.values()) {
-      const run = await cli(pipeline, [
+      const argv = [
         'skip',
         '--consumer',
         consumer.name,
@@ -324,8 +327,11 @@ async function skipPoison(
         String(sequence),
         '--reason',
         'chaos poison',
-      ]);
-      if (run.code === 0) sent++;
+      ];
+      // An operator runs it again when the queue refused the marker (the SQS faults hit the CLI too).
+      let code = (await cli(pipeline, argv)).code;
+      for (let retry = 0; code !== 0 && retry < 5; retry++) code = (await cli(pipeline, argv)).code;
+      if (code === 0) sent++;
       else failed++;
     }
   }

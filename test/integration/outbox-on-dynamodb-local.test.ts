@@ -169,7 +169,12 @@ function relayOn(client: DynamoDBClient, busEntries: StoredOutboxEvent[]) {
     {
       outbox: new DynamoDbOutboxReader(client, dynamo.outboxTable.name),
       heartbeat: new DynamoDbHeartbeatStore(client, dynamo.outboxTable.name),
-      eventBus: { putEvents: async (events) => (busEntries.push(...events), []) },
+      eventBus: {
+        putEvents: async (events) => {
+          busEntries.push(...events);
+          return [];
+        },
+      },
       queues: new SqsFifoPublisher(sqs.client),
       failures: new SqsFailureSink(sqs.client, failureQueue()),
       telemetry,

@@ -221,7 +221,7 @@ describe('the order API handler', () => {
     ['51 lines', { customerId: 'c-1', lines: Array.from({ length: 51 }, () => lines[0]) }, /lines/],
     ['an order id with a key separator', { orderId: 'o#1', customerId: 'c-1', lines }, /orderId/],
     ['U+FFFF, which SQS refuses', { customerId: 'c-\uFFFF', lines }, /customerId contains U\+FFFF/],
-    ['U+FFFE in a line key', { customerId: 'c', lines: [{ ...lines[0], ['sku\uFFFE']: 'x' }] }, /lines/],
+    ['U+FFFE in a line key', { customerId: 'c', lines: [{ ...lines[0], 'sku\uFFFE': 'x' }] }, /lines/],
     [
       'an envelope field smuggled in',
       { customerId: 'c', lines, 'detail-type': 'OrderCancelled' },

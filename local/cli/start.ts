@@ -5,7 +5,7 @@ import cliProgress from 'cli-progress';
 import type { LocalAws } from 'local-aws';
 import { DeliveryTracker } from '../demo/delivery-tracker';
 import { verifyRun } from '../demo/verify';
-import { runWorkload } from '../demo/workload';
+import { runWorkload, type WorkloadResult } from '../demo/workload';
 import { LOCAL_OUTPUTS_FILE, LOCAL_STATE_FILE, startOutboxPipeline } from '../pipeline';
 import { printReport } from './report';
 
@@ -81,7 +81,7 @@ function parseOptions() {
 class UsageError extends Error {}
 
 async function main(): Promise<number> {
-  let options: ReturnType<typeof parseOptions>;
+  let options: Options;
   try {
     options = parseOptions();
   } catch (error) {
@@ -92,8 +92,39 @@ async function main(): Promise<number> {
     console.log(HELP);
     return 0;
   }
-
   const tracker = new DeliveryTracker();
+  const pipeline = await startPipeline(options, tracker);
+  const apiUrl = [...pipeline.functionUrls.values()][0];
+  if (!apiUrl) throw new Error('the stack has no Function URL to send commands to');
+  const bars = new DemoProgress(pipeline, options.events, tracker);
+  let workload: WorkloadResult;
+  try {
+    workload = await runWorkload(apiUrl, {
+      events: options.events,
+      aggregates: options.aggregates,
+      conflictRate: options.conflictRate,
+      concurrency: options.concurrency,
+      seed: options.seed,
+      onProgress: (done, total) => bars.commands(done, total),
+    });
+    bars.expect(workload.committed.size);
+    await pipeline.drain(Math.max(60_000, options.events * 20));
+  } finally {
+    bars.stop();
+  }
+  const report = await verifyRun(pipeline, workload, tracker);
+  printReport(report);
+  if (options.json)
+    writeFileSync(options.json, `${JSON.stringify({ machine: machine(), options, report }, null, 2)}\n`);
+  if (options.keep) await keepRunning(pipeline);
+  await pipeline.stop();
+  return report.ok ? 0 : 1;
+}
+
+type Options = ReturnType<typeof parseOptions>;
+
+/** Starts the pipeline, stopping it (and removing the state file) on Ctrl-C or SIGTERM. */
+async function startPipeline(options: Options, tracker: DeliveryTracker): Promise<LocalAws> {
   console.log(
     'Starting the local pipeline (DynamoDB Local, SQS emulator, EventBridge emulator, Lambda bundles)...',
   );
@@ -109,7 +140,6 @@ async function main(): Promise<number> {
   };
   process.on('SIGINT', () => void shutdown(130));
   process.on('SIGTERM', () => void shutdown(143));
-
   pipeline = await startOutboxPipeline({
     faults: {
       seed: options.seed,
@@ -121,67 +151,73 @@ async function main(): Promise<number> {
     ...(options.keep ? { outputsFile: LOCAL_OUTPUTS_FILE } : {}),
   });
   const { timings } = pipeline;
+  const synth = timings.synthCached ? 'cached' : `${(timings.synthMs / 1000).toFixed(1)} s`;
   console.log(
-    `Ready in ${((timings.synthMs + timings.startMs) / 1000).toFixed(1)} s (synth ${timings.synthCached ? 'cached' : `${(timings.synthMs / 1000).toFixed(1)} s`}, engines + resources + handlers ${(timings.startMs / 1000).toFixed(1)} s). Function logs: .local/logs/`,
+    `Ready in ${((timings.synthMs + timings.startMs) / 1000).toFixed(1)} s (synth ${synth}, engines + resources + handlers ${(timings.startMs / 1000).toFixed(1)} s, IAM ${pipeline.iam.enabled ? 'enforced' : 'off'}). Function logs: .local/logs/`,
   );
-  const apiUrl = [...pipeline.functionUrls.values()][0];
-  if (!apiUrl) throw new Error('the stack has no Function URL to send commands to');
+  return pipeline;
+}
 
-  const consumerIds = pipeline.sqsMappings.map((m) => m.spec.functionLogicalId);
-  const bars = new cliProgress.MultiBar(
-    {
-      format: ' {name} |{bar}| {value}/{total}',
-      barCompleteChar: '█',
-      barIncompleteChar: '░',
-      hideCursor: true,
-      clearOnComplete: false,
-      fps: 10,
-    },
-    cliProgress.Presets.shades_classic,
-  );
-  const width = Math.max(...consumerIds.map((id) => id.length), 'commands'.length);
-  const commandsBar = bars.create(options.events, 0, {}, { format: barFormat('commands'.padEnd(width)) });
-  const consumerBars = consumerIds.map((id) => ({
-    id,
-    bar: bars.create(options.events, 0, {}, { format: barFormat(id.padEnd(width)) }),
-  }));
-  const ticker = setInterval(() => {
-    for (const { id, bar } of consumerBars) bar.update(tracker.processedCount(id));
-  }, 200);
+/** The demo's progress bars: commands sent, and events each consumer processed. */
+class DemoProgress {
+  private readonly bars: cliProgress.MultiBar;
+  private readonly commandsBar: cliProgress.SingleBar;
+  private readonly consumerBars: Array<{ readonly id: string; readonly bar: cliProgress.SingleBar }>;
+  private readonly ticker: NodeJS.Timeout;
 
-  const workload = await runWorkload(apiUrl, {
-    events: options.events,
-    aggregates: options.aggregates,
-    conflictRate: options.conflictRate,
-    concurrency: options.concurrency,
-    seed: options.seed,
-    onProgress: (done, total) => {
-      commandsBar.setTotal(total);
-      commandsBar.update(done);
-    },
-  });
-  for (const { bar } of consumerBars) bar.setTotal(workload.committed.size);
-  try {
-    await pipeline.drain(Math.max(60_000, options.events * 20));
-  } finally {
-    clearInterval(ticker);
-    for (const { id, bar } of consumerBars) bar.update(tracker.processedCount(id));
-    bars.stop();
+  constructor(
+    pipeline: LocalAws,
+    events: number,
+    private readonly tracker: DeliveryTracker,
+  ) {
+    const consumerIds = pipeline.sqsMappings.map((m) => m.spec.functionLogicalId);
+    this.bars = new cliProgress.MultiBar(
+      {
+        format: ' {name} |{bar}| {value}/{total}',
+        barCompleteChar: '█',
+        barIncompleteChar: '░',
+        hideCursor: true,
+        clearOnComplete: false,
+        fps: 10,
+      },
+      cliProgress.Presets.shades_classic,
+    );
+    const width = Math.max(...consumerIds.map((id) => id.length), 'commands'.length);
+    this.commandsBar = this.bars.create(events, 0, {}, { format: barFormat('commands'.padEnd(width)) });
+    this.consumerBars = consumerIds.map((id) => ({
+      id,
+      bar: this.bars.create(events, 0, {}, { format: barFormat(id.padEnd(width)) }),
+    }));
+    this.ticker = setInterval(() => this.refresh(), 200);
   }
 
-  const report = await verifyRun(pipeline, workload, tracker);
-  printReport(report);
-  if (options.json)
-    writeFileSync(options.json, `${JSON.stringify({ machine: machine(), options, report }, null, 2)}\n`);
-
-  if (options.keep) {
-    writeFileSync(LOCAL_STATE_FILE, `${JSON.stringify(localState(pipeline), null, 2)}\n`);
-    process.once('exit', () => rmSync(LOCAL_STATE_FILE, { force: true }));
-    printEndpoints(pipeline);
-    await new Promise(() => {});
+  commands(done: number, total: number): void {
+    this.commandsBar.setTotal(total);
+    this.commandsBar.update(done);
   }
-  await pipeline.stop();
-  return report.ok ? 0 : 1;
+
+  /** How many events each consumer should process, once the workload knows. */
+  expect(committed: number): void {
+    for (const { bar } of this.consumerBars) bar.setTotal(committed);
+  }
+
+  stop(): void {
+    clearInterval(this.ticker);
+    this.refresh();
+    this.bars.stop();
+  }
+
+  private refresh(): void {
+    for (const { id, bar } of this.consumerBars) bar.update(this.tracker.processedCount(id));
+  }
+}
+
+/** `--keep`: writes the state file other tools read, prints the endpoints, and waits for Ctrl-C. */
+async function keepRunning(pipeline: LocalAws): Promise<never> {
+  writeFileSync(LOCAL_STATE_FILE, `${JSON.stringify(localState(pipeline), null, 2)}\n`);
+  process.once('exit', () => rmSync(LOCAL_STATE_FILE, { force: true }));
+  printEndpoints(pipeline);
+  return new Promise<never>(() => {});
 }
 
 function printEndpoints(pipeline: LocalAws): void {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, seededRandom } from 'local-aws';
 import { ORDER_API_HEADERS } from '../../contract/order-api';
-import { OrderApiClient } from '../../tools/order-api/client';
+import { type ApiResponse, OrderApiClient } from '../../tools/order-api/client';
 
 /** One HTTP command of the demo workload, against the producer's Function URL. */
 export interface Command {
@@ -44,6 +44,17 @@ export interface WorkloadOptions {
   readonly onProgress?: (done: number, total: number) => void;
 }
 
+/** One order of the workload: how many items it gains, how it ends, and whether it races. */
+interface OrderPlan {
+  readonly orderId: string;
+  readonly items: number;
+  readonly cancel: boolean;
+  readonly race: boolean;
+}
+
+/** A workload's result as it is filled in. */
+type MutableResult = { -readonly [K in keyof WorkloadResult]: WorkloadResult[K] };
+
 /**
  * Runs a seeded order workload through the producer's Function URL: every order
  * is placed, gains a few items, and is confirmed or cancelled; some orders get two
@@ -51,6 +62,36 @@ export interface WorkloadOptions {
  * one order run in sequence; orders run concurrently.
  */
 export async function runWorkload(baseUrl: string, options: WorkloadOptions): Promise<WorkloadResult> {
+  const plans = planOrders(options);
+  const total = plans.reduce((n, p) => n + p.items + 2 + (p.race ? 1 : 0), 0);
+  const result: MutableResult = {
+    committed: new Map(),
+    conflicts: 0,
+    rejected: 0,
+    unavailable: 0,
+    retried: 0,
+    replayed: 0,
+    errors: [],
+    firstCommitAt: 0,
+    lastCommitAt: 0,
+  };
+  let done = 0;
+  const sender = new CommandSender(baseUrl, result, () => options.onProgress?.(++done, total));
+  let next = 0;
+  const workers = Array.from({ length: Math.min(options.concurrency ?? 16, plans.length) }, async () => {
+    while (next < plans.length) {
+      const plan = plans[next++];
+      if (!plan) continue;
+      // Each step's commands run together (a race), steps one after the other.
+      for (const step of commandsOf(plan)) await Promise.all(step.map((command) => sender.send(command)));
+    }
+  });
+  await Promise.all(workers);
+  return result;
+}
+
+/** The orders of a workload, seeded. */
+function planOrders(options: WorkloadOptions): OrderPlan[] {
   if (!Number.isInteger(options.events) || options.events < 1)
     throw new RangeError(`events must be a positive integer (given ${options.events})`);
   if (
@@ -64,127 +105,100 @@ export async function runWorkload(baseUrl: string, options: WorkloadOptions): Pr
   const conflictRate = options.conflictRate ?? 0.1;
   const perOrder = Math.max(2, Math.round(options.events / options.aggregates));
   const runId = Date.now().toString(36);
-  const plans = Array.from({ length: options.aggregates }, (_, i) => ({
+  return Array.from({ length: options.aggregates }, (_, i) => ({
     orderId: `o-${runId}-${i}`,
     items: Math.max(0, perOrder - 2),
     cancel: random() < 0.25,
     race: random() < conflictRate,
   }));
-  const total = plans.reduce((n, p) => n + p.items + 2 + (p.race ? 1 : 0), 0);
-  const result: WorkloadResult = {
-    committed: new Map(),
-    conflicts: 0,
-    rejected: 0,
-    unavailable: 0,
-    retried: 0,
-    replayed: 0,
-    errors: [],
-    firstCommitAt: 0,
-    lastCommitAt: 0,
-  };
-  let done = 0;
+}
 
+/** An order's commands, step by step: place, add items, then confirm or cancel (twice at once when it races). */
+function commandsOf(plan: OrderPlan): Command[][] {
+  const { orderId } = plan;
+  const place: Command = {
+    orderId,
+    method: 'POST',
+    path: '/orders',
+    body: {
+      orderId,
+      customerId: `c-${orderId.length % 50}`,
+      lines: [{ sku: 'SKU-1', quantity: 1, unitPrice: 1000 }],
+    },
+  };
+  const items = Array.from({ length: plan.items }, (_, i): Command[] => [
+    {
+      orderId,
+      method: 'POST',
+      path: `/orders/${orderId}/items`,
+      body: { sku: `SKU-${i + 2}`, quantity: 1 + (i % 3), unitPrice: 250 },
+    },
+  ]);
+  const finish: Command = plan.cancel
+    ? { orderId, method: 'POST', path: `/orders/${orderId}/cancel`, body: { reason: 'customer request' } }
+    : { orderId, method: 'POST', path: `/orders/${orderId}/confirm` };
+  // Two commands that read the same version: the version condition lets exactly one commit.
+  const race: Command = {
+    orderId,
+    method: 'POST',
+    path: `/orders/${orderId}/cancel`,
+    body: { reason: 'race' },
+  };
+  return [[place], ...items, plan.race ? [finish, race] : [finish]];
+}
+
+/** Sends commands, retrying 500/503 with the same idempotency key, and records what each did. */
+class CommandSender {
   // Signed with the operator key: the URL uses AWS_IAM auth, which the local runtime enforces.
-  const api = new OrderApiClient({ baseUrl, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-  const send = async (command: Command): Promise<void> => {
+  private readonly api: OrderApiClient;
+
+  constructor(
+    baseUrl: string,
+    private readonly result: MutableResult,
+    private readonly onDone: () => void,
+  ) {
+    this.api = new OrderApiClient({ baseUrl, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  }
+
+  async send(command: Command): Promise<void> {
     // One key per command, kept across retries: a retry after a lost answer commits nothing twice.
-    const idempotencyKey = randomUUID();
-    let response = await api.post(command.path, command.body ?? {}, {
-      idempotencyKey,
-      correlationId: `demo-${command.orderId}`,
-    });
+    const options = { idempotencyKey: randomUUID(), correlationId: `demo-${command.orderId}` };
+    let response = await this.api.post(command.path, command.body ?? {}, options);
     for (let retry = 0; retry < 3 && (response.status === 500 || response.status === 503); retry++) {
-      (result as { retried: number }).retried++;
+      this.result.retried++;
       await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** retry));
-      response = await api.post(command.path, command.body ?? {}, {
-        idempotencyKey,
-        correlationId: `demo-${command.orderId}`,
-      });
+      response = await this.api.post(command.path, command.body ?? {}, options);
     }
-    const body = response.body as {
-      eventIds?: string[];
-      version?: number;
-      error?: string;
-      message?: string;
-    };
-    done++;
-    options.onProgress?.(done, total);
+    this.onDone();
+    this.record(command, response);
+  }
+
+  private record(command: Command, response: ApiResponse): void {
+    const body = response.body as { eventIds?: string[]; version?: number; error?: string; message?: string };
+    const { result } = this;
     if (response.status === 201 && body.eventIds && body.version !== undefined) {
-      if (response.headers.get(ORDER_API_HEADERS.idempotentReplayed) === 'true')
-        (result as { replayed: number }).replayed++;
+      if (response.headers.get(ORDER_API_HEADERS.idempotentReplayed) === 'true') result.replayed++;
       const now = Date.now();
-      if (!result.firstCommitAt) (result as { firstCommitAt: number }).firstCommitAt = now;
-      (result as { lastCommitAt: number }).lastCommitAt = now;
+      if (!result.firstCommitAt) result.firstCommitAt = now;
+      result.lastCommitAt = now;
+      const version = body.version;
       body.eventIds.forEach((id, i, all) => {
         result.committed.set(id, {
           aggregate: `Order#${command.orderId}`,
-          sequence: (body.version as number) - all.length + i + 1,
+          sequence: version - all.length + i + 1,
           type: eventTypeOf(command.path),
         });
       });
     } else if (response.status === 409 && body.error === 'ConcurrencyConflict') {
-      (result as { conflicts: number }).conflicts++;
+      result.conflicts++;
     } else if (response.status === 409) {
-      (result as { rejected: number }).rejected++;
+      result.rejected++;
     } else if (response.status === 503) {
-      (result as { unavailable: number }).unavailable++;
+      result.unavailable++;
     } else {
       result.errors.push(`${command.method} ${command.path} → ${response.status} ${body.message ?? ''}`);
     }
-  };
-
-  const runOrder = async (plan: (typeof plans)[number]) => {
-    await send({
-      orderId: plan.orderId,
-      method: 'POST',
-      path: '/orders',
-      body: {
-        orderId: plan.orderId,
-        customerId: `c-${plan.orderId.length % 50}`,
-        lines: [{ sku: 'SKU-1', quantity: 1, unitPrice: 1000 }],
-      },
-    });
-    for (let i = 0; i < plan.items; i++) {
-      await send({
-        orderId: plan.orderId,
-        method: 'POST',
-        path: `/orders/${plan.orderId}/items`,
-        body: { sku: `SKU-${i + 2}`, quantity: 1 + (i % 3), unitPrice: 250 },
-      });
-    }
-    const finish: Command = plan.cancel
-      ? {
-          orderId: plan.orderId,
-          method: 'POST',
-          path: `/orders/${plan.orderId}/cancel`,
-          body: { reason: 'customer request' },
-        }
-      : { orderId: plan.orderId, method: 'POST', path: `/orders/${plan.orderId}/confirm` };
-    if (plan.race) {
-      // Two commands that read the same version: the version condition lets exactly one commit.
-      await Promise.all([
-        send(finish),
-        send({
-          orderId: plan.orderId,
-          method: 'POST',
-          path: `/orders/${plan.orderId}/cancel`,
-          body: { reason: 'race' },
-        }),
-      ]);
-    } else {
-      await send(finish);
-    }
-  };
-
-  let next = 0;
-  const workers = Array.from({ length: Math.min(options.concurrency ?? 16, plans.length) }, async () => {
-    while (next < plans.length) {
-      const plan = plans[next++];
-      if (plan) await runOrder(plan);
-    }
-  });
-  await Promise.all(workers);
-  return result;
+  }
 }
 
 /** The event type the order API commits for a command path. */

@@ -10,7 +10,7 @@ import { ConcurrencyConflictError } from '../../functions/shared/errors';
 import { OutboxWriter } from '../../functions/shared/outbox-writer';
 import { DeliveryTracker } from '../../local/demo/delivery-tracker';
 import { runOutboxCli } from '../../local/demo/operator-cli';
-import { committedVersions, readModelMismatches } from '../../local/demo/verify';
+import { committedVersions, readModelMismatches } from '../../local/demo/read-models';
 import { runWorkload, type WorkloadResult } from '../../local/demo/workload';
 import { startOutboxPipeline } from '../../local/pipeline';
 import { EXIT } from '../../tools/outbox-cli/cli-io';

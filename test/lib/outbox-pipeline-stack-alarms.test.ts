@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { registeredConsumers } from '../../contract/consumers';
@@ -8,6 +10,7 @@ import {
   SERVICES,
   SWEEPER_METRICS,
 } from '../../contract/metrics';
+import { PROJECT_ROOT } from '../../contract/project';
 import { RUNBOOK } from '../../lib/constructs/pipeline-observability';
 import { orderedDeclarations, type Pipeline, synthPipeline } from './pipeline-fixture';
 import { arnOf, logicalId, refOf, resourceOf, resourcesOf, resourcesOfType } from './template-helpers';
@@ -225,6 +228,31 @@ describe('alarms', () => {
       expect(alarm.OKActions).toEqual([topic]);
       expect(alarm.AlarmDescription).toMatch(new RegExp(`Runbook: ${RUNBOOK}#[a-z-]+$`));
     }
+  });
+});
+
+describe('runbooks', () => {
+  it('exist for every alarm: each description names a section of docs/operations.md that is there', () => {
+    // Arrange: GitHub's anchors of the document's headings
+    const headings = readFileSync(join(PROJECT_ROOT, RUNBOOK), 'utf8')
+      .split('\n')
+      .filter((line) => line.startsWith('#'))
+      .map((line) =>
+        line
+          .replace(/^#+\s*/, '')
+          .toLowerCase()
+          .replace(/[^a-z0-9 -]/g, '')
+          .replaceAll(' ', '-'),
+      );
+
+    // Act
+    const named = [
+      ...new Set(alarms().map((alarm) => /#([a-z-]+)$/.exec(alarm.AlarmDescription)?.[1] ?? '')),
+    ];
+
+    // Assert
+    expect(named.length).toBeGreaterThanOrEqual(10);
+    expect(named.filter((anchor) => !headings.includes(anchor))).toEqual([]);
   });
 });
 

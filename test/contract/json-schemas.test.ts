@@ -1,29 +1,14 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../../contract/project';
 import { catalog } from '../../functions/events/catalog';
 import { eventJsonSchemas } from '../../functions/events/json-schemas';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
-const SCHEMAS_DIR = join(ROOT, 'functions/events/schemas');
-/** The command that rewrites functions/events/schemas/ from the catalog. */
-const REGENERATE = 'UPDATE_EVENT_SCHEMAS=1 npx vitest run test/contract/json-schemas.test.ts';
+const SCHEMAS_DIR = join(PROJECT_ROOT, 'functions/events/schemas');
+/** The command that rewrites functions/events/schemas/ from the catalog (the test only compares). */
+const REGENERATE = 'npm run schemas';
 const schemas = eventJsonSchemas(catalog);
-
-if (process.env.UPDATE_EVENT_SCHEMAS === '1') {
-  for (const stale of readdirSync(SCHEMAS_DIR).filter((name) => name.endsWith('.json'))) {
-    if (!schemas.some((s) => s.fileName === stale)) rmSync(join(SCHEMAS_DIR, stale));
-  }
-  for (const { fileName, schema } of schemas) {
-    writeFileSync(join(SCHEMAS_DIR, fileName), `${JSON.stringify(schema, null, 2)}\n`);
-  }
-  // Same layout as the rest of the repository, so that `npm run lint` stays clean.
-  execFileSync(join(ROOT, 'node_modules/.bin/biome'), ['format', '--write', SCHEMAS_DIR], {
-    stdio: 'ignore',
-  });
-}
 
 describe('the JSON Schemas of the event catalog', () => {
   it.each(schemas.map((s) => [s.fileName, s.schema] as const))(

@@ -74,7 +74,8 @@ async function main(): Promise<number> {
     `  poison events              ${result.poison.size} on live orders: dead-lettered by the consumers that validate them, skipped by the operator on each ordered one (${operator.skips.sent} skips, ${operator.skips.failed} failed)`,
     `  scaffolded consumers       ${scaffolded.consumers.map((c) => `${c.name} (${c.ordered ? 'ordered' : 'unordered'})`).join(', ') || 'none'}: ${scaffolded.effectMismatches} counter mismatches`,
     `  hostile inputs             ${hostile.refusedByApi} refused by the API (400, nothing written), ${hostile.acceptedHostile} let through; ${hostile.astralCommitted} emoji orders committed and delivered; ${hostile.smuggled.length} smuggled envelopes stepped over by the relay`,
-    `  relay failure queue        ${result.relayFailures.length} (${[...new Set(result.relayFailures)].join(', ') || 'empty'})`,
+    `  relay failure queue        ${result.relayFailures.length} (${[...new Set(result.relayFailures.map((f) => f.reason))].join(', ') || 'empty'}): the smuggled envelopes, once per publish path that met them`,
+    `  ordered consumer added     ${operator.lateConsumer ? `${operator.lateConsumer.name} joined mid-run (deployed, then backfill exit ${operator.lateConsumer.backfillCode}); order checked as the kit applied it` : 'none (--no-scaffolded)'}`,
     `  replay under traffic       ${operator.replay.orders} orders re-published (exit ${operator.replay.code}); duplicates absorbed`,
     `  redrive under traffic      exit ${operator.redrive.code}: ${operator.redrive.output.split('\n').find((line) => line.startsWith('Moved') || line.includes('stayed')) ?? operator.redrive.output.split('\n')[0]}`,
   ];

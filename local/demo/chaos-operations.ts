@@ -2,6 +2,7 @@ import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, type LocalAws } from 'local-aws';
+import { ENV } from '../../contract/env';
 import { ENTITY_TYPES, formatAggregateKey, KEYS } from '../../contract/keys';
 import { consumerOutputKey, STACK_OUTPUTS } from '../../contract/stack-outputs';
 import { buildEnvelope } from '../../functions/shared/envelope';
@@ -74,7 +75,7 @@ export interface HostileReport {
   readonly acceptedHostile: number;
   /** Orders with astral-plane text (emoji), which SQS accepts: committed and delivered like any other. */
   readonly astralCommitted: number;
-  /** Outbox items smuggling EventBridge fields, written around the writer: stepped over by the relay. */
+  /** Aggregate keys of the outbox items smuggling EventBridge fields, written around the writer: stepped over by the relay. */
   readonly smuggled: ReadonlyArray<string>;
 }
 
@@ -191,7 +192,7 @@ async function writeSmuggledEnvelopes(pipeline: LocalAws, run: string, count: nu
           }),
         }),
       );
-      ids.push(envelope.id);
+      ids.push(pk);
     }
   } finally {
     dynamodb.destroy();
@@ -235,10 +236,16 @@ export async function waitForDeadLetters(
   return depth;
 }
 
-/** The reasons of the messages in the relay failure queue (read with a short visibility timeout). */
-export async function failureReasons(pipeline: LocalAws): Promise<string[]> {
+/** A message of the relay failure queue: why, and for which aggregate. */
+export interface RelayFailure {
+  readonly reason: string;
+  readonly aggregateKey?: string;
+}
+
+/** The messages in the relay failure queue (read with a short visibility timeout). */
+export async function relayFailures(pipeline: LocalAws): Promise<RelayFailure[]> {
   const sqs = new SQSClient({ ...pipeline.clientConfig, endpoint: pipeline.endpoints.sqs });
-  const reasons: string[] = [];
+  const reasons: RelayFailure[] = [];
   try {
     for (let empty = 0; empty < 2; ) {
       const { Messages = [] } = await sqs.send(
@@ -250,10 +257,71 @@ export async function failureReasons(pipeline: LocalAws): Promise<string[]> {
         }),
       );
       if (Messages.length === 0) empty++;
-      for (const message of Messages) reasons.push(message.MessageAttributes?.reason?.StringValue ?? '?');
+      for (const message of Messages) {
+        const aggregateKey = message.MessageAttributes?.aggregateKey?.StringValue;
+        reasons.push({
+          reason: message.MessageAttributes?.reason?.StringValue ?? '?',
+          ...(aggregateKey ? { aggregateKey } : {}),
+        });
+      }
     }
   } finally {
     sqs.destroy();
   }
   return reasons;
+}
+
+/**
+ * An ordered consumer that joins mid-run, as a deploy of a new consumer would: until `join`, its
+ * queue is in no publisher's ORDERED_QUEUE_URLS and its mapping is stopped; `join` adds the queue
+ * (the functions' next execution environments see it, as after UpdateFunctionConfiguration),
+ * starts the mapping, and backfills the consumer's history from the table.
+ */
+export class LateConsumer {
+  private readonly queueName: string;
+  private readonly originals = new Map<string, string>();
+
+  constructor(
+    private readonly pipeline: LocalAws,
+    readonly name: string,
+  ) {
+    const url = pipeline.outputs[consumerOutputKey(name, 'queueUrl')];
+    if (!url) throw new Error(`the stack has no queue for consumer ${name}`);
+    this.queueName = url.split('/').at(-1) ?? '';
+  }
+
+  /** Takes the consumer out: no publisher sends to its queue, its mapping polls nothing. */
+  async holdBack(): Promise<void> {
+    for (const [id, fn] of this.pipeline.functions) {
+      const urls = fn.environment[ENV.orderedQueueUrls];
+      if (urls === undefined) continue;
+      this.originals.set(id, urls);
+      const kept = (JSON.parse(urls) as string[]).filter((url) => !url.endsWith(`/${this.queueName}`));
+      fn.updateEnvironment({ [ENV.orderedQueueUrls]: JSON.stringify(kept) });
+    }
+    await this.mapping().stop();
+  }
+
+  /** Deploys it: publishers send to its queue from now on, its mapping starts, then `backfill` sends its history. */
+  async join(
+    cli: (pipeline: LocalAws, argv: ReadonlyArray<string>) => Promise<{ code: number }>,
+  ): Promise<number> {
+    for (const [id, urls] of this.originals)
+      this.pipeline.functions.get(id)?.updateEnvironment({ [ENV.orderedQueueUrls]: urls });
+    await this.mapping().start();
+    const argv = ['backfill', '--consumer', this.name];
+    let { code } = await cli(this.pipeline, argv);
+    // Backfill is safe to repeat (the kit skips what its checkpoint passed); the SQS faults hit the CLI too.
+    for (let retry = 0; code !== 0 && retry < 5; retry++) ({ code } = await cli(this.pipeline, argv));
+    return code;
+  }
+
+  private mapping() {
+    const queue = this.pipeline.queues.find((q) => q.name === this.queueName);
+    const found = this.pipeline.sqsMappings.find(
+      ({ spec }) => spec.source.kind === 'sqs' && spec.source.queueLogicalId === queue?.logicalId,
+    );
+    if (!found) throw new Error(`consumer ${this.name} has no SQS mapping`);
+    return found.mapping;
+  }
 }

@@ -1,20 +1,27 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { InjectedFaults, LocalAws } from 'local-aws';
+import { ENV } from '../../contract/env';
 import { consumerOutputKey, STACK_OUTPUTS } from '../../contract/stack-outputs';
 import { startOutboxPipeline } from '../pipeline';
 import {
   commitPoison,
-  failureReasons,
   type HostileReport,
+  LateConsumer,
   type PoisonReport,
+  type RelayFailure,
+  relayFailures as readRelayFailures,
   sendHostileInputs,
   waitForDeadLetters,
 } from './chaos-operations';
+import { deadLetteredEvents } from './dead-letters';
 import { DeliveryTracker } from './delivery-tracker';
 import { runOutboxCli } from './operator-cli';
 import { type ScaffoldedApp, type ScaffoldedConsumer, scaffoldedApp } from './scaffolded-app';
 import { scaffoldedEffectMismatches } from './scaffolded-effects';
+import { appliedOrderViolations } from './trace';
 import { type PipelineReport, verifyRun } from './verify';
 import { runWorkload, type WorkloadResult } from './workload';
 
@@ -47,6 +54,8 @@ export interface OperatorReport {
   readonly redrive: { readonly code: number; readonly output: string };
   /** `skip` of each poison event on each ordered consumer that parked behind it. */
   readonly skips: { readonly sent: number; readonly failed: number };
+  /** The ordered consumer added mid-run (deployed, then backfilled), if any. */
+  readonly lateConsumer?: { readonly name: string; readonly backfillCode: number };
 }
 
 /** The outcome of a chaos run. */
@@ -57,8 +66,8 @@ export interface ChaosResult {
   readonly faultRatio: number;
   readonly poison: ReadonlyMap<string, string>;
   readonly hostile: HostileReport;
-  /** Relay failure queue reasons (the smuggled envelopes). */
-  readonly relayFailures: ReadonlyArray<string>;
+  /** The relay failure queue's messages (the smuggled envelopes, each once per publish path that met it). */
+  readonly relayFailures: ReadonlyArray<RelayFailure>;
   readonly operator: OperatorReport;
   /** The scaffolded consumers and how many of their read-model counters disagree with what committed. */
   readonly scaffolded: {
@@ -89,8 +98,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const rate = options.faultRate;
   const tracker = new DeliveryTracker();
   const scaffolded = options.scaffolded === false ? undefined : scaffoldedApp();
+  // Logs of this run only: the order check reads the kit's "event applied" lines.
+  const logDir = mkdtempSync(join(tmpdir(), 'outbox-chaos-logs-'));
   try {
     const pipeline = await startOutboxPipeline({
+      logDir,
       ...(scaffolded ? { app: scaffolded.app } : {}),
       observe: tracker.observe,
       iam: options.iam !== false,
@@ -109,12 +121,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     });
     try {
       options.onPipeline?.(pipeline, tracker);
-      return await runOn(pipeline, tracker, scaffolded, options);
+      return await runOn(pipeline, tracker, scaffolded, options, logDir);
     } finally {
       await pipeline.stop();
     }
   } finally {
     scaffolded?.remove();
+    rmSync(logDir, { recursive: true, force: true });
   }
 }
 
@@ -123,11 +136,16 @@ async function runOn(
   tracker: DeliveryTracker,
   scaffolded: ScaffoldedApp | undefined,
   options: ChaosOptions,
+  logDir: string,
 ): Promise<ChaosResult> {
   const apiUrl = pipeline.outputs[STACK_OUTPUTS.orderApiUrl] ?? [...pipeline.functionUrls.values()][0];
   if (!apiUrl) throw new Error('the stack has no Function URL to send commands to');
   const cli = await operatorCli(scaffolded);
-  const midRun = new MidRunActions(pipeline, apiUrl, options, cli);
+  // The scaffolded ordered consumer is "deployed" mid-run, into a running system.
+  const late = scaffolded?.consumers.find((c) => c.ordered);
+  const lateConsumer = late ? new LateConsumer(pipeline, late.name) : undefined;
+  await lateConsumer?.holdBack();
+  const midRun = new MidRunActions(pipeline, apiUrl, options, cli, lateConsumer);
   const workload = await runWorkload(apiUrl, {
     events: options.events,
     aggregates: options.aggregates,
@@ -139,31 +157,28 @@ async function runOn(
       midRun.at(done / total);
     },
   });
-  const { poison, hostile, replay, redrive } = await midRun.settled(workload);
+  const { poison, hostile, replay, redrive, backfillCode } = await midRun.settled(workload);
   const validating = validatingConsumers(scaffolded);
-  const skips = await skipPoison(
-    pipeline,
-    cli,
-    poison,
-    validating.filter((c) => c.ordered),
-  );
+  await Promise.all(validating.map((c) => waitForDeadLetters(pipeline, c.name, poison.events.size, 60_000)));
+  await pipeline.drain(Math.max(120_000, options.events * 60));
+  const skips = await skipPoison(pipeline, cli, poison, await orderedHoldingPoison(pipeline, poison));
   await pipeline.drain(Math.max(120_000, options.events * 60));
 
   const poisonIds = new Map([...poison.events].map(([id, { aggregate }]) => [id, aggregate]));
   const report = await verifyRun(pipeline, workload, tracker, {
     poison: poisonIds,
     deadLetters: validating.map((c) => c.name),
+    // A consumer the user scaffolded into this copy may validate the poison too.
+    poisonElsewhere: true,
+    appliedOrderViolations: appliedOrderViolations(logDir),
   });
-  const relayFailures = await failureReasons(pipeline);
+  const relayFailures = await readRelayFailures(pipeline);
   const problems = [...report.problems];
   if (hostile.acceptedHostile > 0)
     problems.push(`${hostile.acceptedHostile} hostile requests were not refused`);
-  const smuggledFailures = relayFailures.filter((reason) => reason === 'MalformedOutboxItem').length;
-  if (smuggledFailures !== hostile.smuggled.length || relayFailures.length !== hostile.smuggled.length) {
-    problems.push(
-      `relay failure queue holds ${relayFailures.join(', ') || 'nothing'}; expected ${hostile.smuggled.length} MalformedOutboxItem`,
-    );
-  }
+  problems.push(...relayFailureProblems(relayFailures, hostile.smuggled));
+  if (lateConsumer && backfillCode !== 0)
+    problems.push(`backfill of ${lateConsumer.name} exited ${backfillCode}`);
   if (replay.code !== 0) problems.push(`replay under traffic exited ${replay.code}`);
   if (skips.failed > 0) problems.push(`${skips.failed} skips failed`);
   const effectMismatches = scaffolded
@@ -185,7 +200,14 @@ async function runOn(
     poison: poisonIds,
     hostile,
     relayFailures,
-    operator: { replay, redrive, skips },
+    operator: {
+      replay,
+      redrive,
+      skips,
+      ...(lateConsumer
+        ? { lateConsumer: { name: lateConsumer.name, backfillCode: backfillCode ?? -1 } }
+        : {}),
+    },
     scaffolded: { consumers: scaffolded?.consumers ?? [], effectMismatches },
   };
 }
@@ -213,12 +235,14 @@ class MidRunActions {
   private hostile: Promise<HostileReport> | undefined;
   private replay: Promise<{ orders: number; code: number }> | undefined;
   private redrive: Promise<{ code: number; output: string }> | undefined;
+  private join: Promise<number> | undefined;
 
   constructor(
     private readonly pipeline: LocalAws,
     private readonly apiUrl: string,
     private readonly options: ChaosOptions,
     private readonly cli: OperatorCli,
+    private readonly lateConsumer: LateConsumer | undefined,
   ) {}
 
   /** Called on the workload's progress (0..1). */
@@ -226,6 +250,7 @@ class MidRunActions {
     if (share >= 0.25 && !this.poison)
       this.poison = commitPoison(this.pipeline, this.liveOrders(this.options.poisonEvents));
     if (share >= 0.35 && !this.hostile) this.hostile = this.startHostile();
+    if (share >= 0.4 && !this.join && this.lateConsumer) this.join = this.lateConsumer.join(this.cli);
     if (share >= 0.5 && !this.replay) this.replay = this.startReplay();
     if (share >= 0.6 && !this.redrive && this.poison) this.redrive = this.startRedrive(this.poison);
   }
@@ -233,18 +258,19 @@ class MidRunActions {
   /** Waits for every action; starts those the workload finished before reaching. */
   async settled(workload: WorkloadResult) {
     this.at(1);
-    const [poison, hostile, replay, redrive] = await Promise.all([
+    const [poison, hostile, replay, redrive, backfillCode] = await Promise.all([
       this.poison,
       this.hostile,
       this.replay,
       this.redrive,
+      this.join,
     ]);
     if (!poison || !hostile || !replay || !redrive) throw new Error('a mid-run action never started');
     for (const [id, { aggregate, sequence }] of poison.events) {
       workload.committed.set(id, { aggregate, sequence, type: 'OrderConfirmed' });
     }
     for (const [id, entry] of this.astral) workload.committed.set(id, entry);
-    return { poison, hostile, replay, redrive };
+    return { poison, hostile, replay, redrive, backfillCode };
   }
 
   private readonly astral = new Map<string, { aggregate: string; sequence: number; type: string }>();
@@ -305,22 +331,39 @@ class MidRunActions {
   }
 }
 
+/**
+ * The ordered consumers whose DLQ holds poison, by the name the stack gives each function
+ * (CONSUMER_NAME): the examples, the scaffolded ones, and any a user added that validates it.
+ */
+async function orderedHoldingPoison(pipeline: LocalAws, poison: PoisonReport): Promise<string[]> {
+  const deadLettered = await deadLetteredEvents(pipeline);
+  const holding: string[] = [];
+  for (const fn of pipeline.functions.values()) {
+    const name = fn.environment[ENV.consumerName];
+    if (!name || fn.environment[ENV.consumerKind] !== 'ordered') continue;
+    const dlqUrl = pipeline.outputs[consumerOutputKey(name, 'deadLetterQueueUrl')];
+    const queue = pipeline.queues.find((q) => q.url === dlqUrl);
+    const events = queue ? deadLettered.get(queue.logicalId) : undefined;
+    if (events && [...poison.events.keys()].some((id) => events.has(id))) holding.push(name);
+  }
+  return holding;
+}
+
 /** The operator's way out for a poison event: `skip` it on every ordered consumer parked behind it. */
 async function skipPoison(
   pipeline: LocalAws,
   cli: OperatorCli,
   poison: PoisonReport,
-  orderedConsumers: ReadonlyArray<ScaffoldedConsumer>,
+  orderedConsumers: ReadonlyArray<string>,
 ): Promise<OperatorReport['skips']> {
   let sent = 0;
   let failed = 0;
   for (const consumer of orderedConsumers) {
-    await waitForDeadLetters(pipeline, consumer.name, poison.events.size, 60_000);
     for (const { aggregate, sequence } of poison.events.values()) {
       const argv = [
         'skip',
         '--consumer',
-        consumer.name,
+        consumer,
         '--aggregate',
         aggregate,
         '--sequence',
@@ -336,6 +379,25 @@ async function skipPoison(
     }
   }
   return { sent, failed };
+}
+
+/**
+ * The relay failure queue must hold the smuggled envelopes and nothing else: each is stepped over
+ * (once by the relay, once more by each backfill or replay that reads it), never delivered.
+ */
+function relayFailureProblems(
+  failures: ReadonlyArray<RelayFailure>,
+  smuggled: ReadonlyArray<string>,
+): string[] {
+  const expected = new Set(smuggled);
+  const unexpected = failures.filter(
+    (f) => f.reason !== 'MalformedOutboxItem' || !expected.has(f.aggregateKey ?? ''),
+  );
+  const missing = smuggled.filter((key) => !failures.some((f) => f.aggregateKey === key));
+  if (unexpected.length === 0 && missing.length === 0) return [];
+  return [
+    `relay failure queue: ${unexpected.length} unexpected (${[...new Set(unexpected.map((f) => f.reason))].join(', ')}), ${missing.length} smuggled envelopes missing`,
+  ];
 }
 
 function checkOptions(options: ChaosOptions): void {

@@ -37,6 +37,7 @@ interface LogLine {
   readonly sequence?: number;
   readonly traceparent?: string;
   readonly queuedAt?: string;
+  readonly aggregate?: string;
 }
 
 /** The JSON log lines of every function log in `logDir`, by function logical id. */
@@ -133,4 +134,33 @@ export function renderTrace(trace: OrderTrace): string {
     }
   }
   return lines.join('\n');
+}
+
+/**
+ * Per-aggregate order as the kit applied it, from each function's "event applied" lines: the
+ * number of events applied after a later event of the same aggregate (by the line's time), per
+ * function logical id. Unlike deliveries seen from outside, this counts what was applied, so an
+ * event parked and applied later in its place is not a violation.
+ */
+export function appliedOrderViolations(logDir: string): Map<string, number> {
+  const violations = new Map<string, number>();
+  for (const [functionId, lines] of readLogs(logDir)) {
+    const applied = lines
+      .filter((line) => line.message === 'event applied' && typeof line.sequence === 'number')
+      .map((line) => ({
+        at: Date.parse(line.timestamp ?? ''),
+        aggregate: String(line.aggregate),
+        sequence: line.sequence as number,
+      }))
+      .sort((a, b) => a.at - b.at);
+    const last = new Map<string, { at: number; sequence: number }>();
+    let count = 0;
+    for (const entry of applied) {
+      const previous = last.get(entry.aggregate);
+      if (previous && entry.sequence <= previous.sequence && entry.at > previous.at) count++;
+      if (!previous || entry.sequence > previous.sequence) last.set(entry.aggregate, entry);
+    }
+    if (applied.length > 0) violations.set(functionId, count);
+  }
+  return violations;
 }

@@ -8,8 +8,16 @@ import type { WorkloadResult } from './workload';
 export interface RunExpectations {
   /** Poison event ids → aggregate key: events the projection dead-letters (its view skips them). */
   readonly poison?: ReadonlyMap<string, string>;
+  /**
+   * Per-aggregate order violations per ordered consumer (function logical id), as the kit applied
+   * events (from its logs), instead of the order deliveries were seen in from outside. A consumer
+   * that parks events (one that joined late and waits for its history) needs it.
+   */
+  readonly appliedOrderViolations?: ReadonlyMap<string, number>;
   /** The consumers whose DLQs must hold exactly the poison events (all other DLQs none). @default the projection */
   readonly deadLetters?: ReadonlyArray<string>;
+  /** Other consumers' DLQs may hold poison too (consumers a user scaffolded, which may validate it). @default false */
+  readonly poisonElsewhere?: boolean;
 }
 
 /** Per-consumer outcome. */
@@ -64,8 +72,19 @@ export async function verifyRun(
 ): Promise<PipelineReport> {
   const poison = expectations.poison ?? new Map<string, string>();
   const published = publishedEvents(pipeline);
-  const deliveries = auditDeliveries(pipeline, new Set(workload.committed.keys()), published, tracker);
-  const deadLetters = await auditDeadLetters(pipeline, poison, expectations.deadLetters ?? [PROJECTION]);
+  const deliveries = auditDeliveries(
+    pipeline,
+    new Set(workload.committed.keys()),
+    published,
+    tracker,
+    expectations.appliedOrderViolations,
+  );
+  const deadLetters = await auditDeadLetters(
+    pipeline,
+    poison,
+    expectations.deadLetters ?? [PROJECTION],
+    expectations.poisonElsewhere,
+  );
   const effects = await auditEffects(pipeline, workload, poison);
   const iam = auditIam(pipeline);
   const problems = [...deliveries.problems, ...deadLetters.problems, ...effects.problems, ...iam.problems];
@@ -110,6 +129,7 @@ function auditDeliveries(
   committed: ReadonlySet<string>,
   published: Published,
   tracker: DeliveryTracker,
+  appliedOrderViolations: ReadonlyMap<string, number> | undefined,
 ) {
   const problems: string[] = [];
   const consumers: ConsumerReport[] = [];
@@ -126,7 +146,8 @@ function auditDeliveries(
     const missing = [...expected].filter((id) => !processed.has(id)).length;
     const unexpected = [...processed].filter((id) => !expected.has(id)).length;
     // Order is promised on ordered consumers only; an EventBridge-fed consumer may see any order.
-    const orderViolations = ordered ? (deliveries?.orderViolations ?? 0) : 0;
+    const seen = appliedOrderViolations?.get(functionId) ?? deliveries?.orderViolations ?? 0;
+    const orderViolations = ordered ? seen : 0;
     ghosts += [...processed].filter((id) => !committed.has(id)).length;
     latencies.push(...(deliveries?.latenciesMs ?? []));
     if (missing > 0) problems.push(`${functionId}: ${missing} committed events never processed`);

@@ -76,7 +76,13 @@ describe('one trace from request to effect', () => {
     const ours = deliveries.filter((delivery) => delivery.body.includes(orderId));
 
     // Assert: the FIFO consumer (the relay's SendMessageBatch) and the unordered one (PutEvents → rule → SQS)
-    expect(new Set(ours.map((delivery) => delivery.functionId)).size).toBe(2);
+    const consumers = [...new Set(ours.map((delivery) => delivery.functionId))];
+    for (const example of ['OrderProjectionFunction', 'OrderActivityFunction']) {
+      expect(
+        consumers.some((id) => id.startsWith(example)),
+        example,
+      ).toBe(true);
+    }
     for (const delivery of ours) expect(delivery.header).toContain(`Root=${TRACE_ID}`);
   });
 
@@ -109,7 +115,7 @@ describe('one trace from request to effect', () => {
         .filter((step) => step.what === 'applied')
         .map((step) => step.service)
         .sort(),
-    ).toEqual(['order-activity', 'order-projection']);
+    ).toEqual(expect.arrayContaining(['order-activity', 'order-projection']));
     expect(event?.steps[0]?.what).toBe('committed');
   });
 });

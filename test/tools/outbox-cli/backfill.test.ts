@@ -12,6 +12,7 @@ import {
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { registeredConsumers } from '../../../contract/consumers';
 import { checkpointId, consumerItemPk, consumerRecordPrefix, KEYS } from '../../../contract/keys';
 import { STACK_OUTPUTS } from '../../../contract/stack-outputs';
 import { TRANSPORT_ATTRIBUTES, VOID_MESSAGE_KIND } from '../../../contract/transport';
@@ -356,7 +357,9 @@ describe('backfill of a consumer that is not registered', () => {
     // Assert
     expect(run.code).toBe(EXIT.usage);
     expect(run.err).toContain(
-      'error: order-projektion is not a registered consumer (contract/consumers.ts has order-projection, order-activity)',
+      `error: order-projektion is not a registered consumer (contract/consumers.ts has ${registeredConsumers()
+        .map((c) => c.name)
+        .join(', ')})`,
     );
     expect(run.err).toContain('Run `npm run outbox -- backfill --help` for usage.');
   });

@@ -7,6 +7,7 @@ import { type MessageAttributeValue, SendMessageCommand, type SQSClient } from '
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PermanentFailure } from '../../../functions/consumer-kit';
 import { EXIT } from '../../../tools/outbox-cli/cli-io';
+import { deadLetterQueues } from '../../../tools/outbox-cli/stack-outputs';
 import {
   bodies,
   type CliHarness,
@@ -363,7 +364,11 @@ describe('redrive refusals', () => {
     // Assert
     expect(run.code).toBe(EXIT.usage);
     expect(run.err).toContain(
-      'error: --queue OrderProjectionDlq is neither a URL nor an output key (dead-letter queues: RelayFailureQueueUrl, OrderProjectionDeadLetterQueueUrl, OrderActivityDeadLetterQueueUrl, OrderActivityTargetDeadLetterQueueUrl)',
+      `error: --queue OrderProjectionDlq is neither a URL nor an output key (dead-letter queues: ${deadLetterQueues(
+        harness.outputs,
+      )
+        .map((queue) => queue.key)
+        .join(', ')})`,
     );
     expect(run.err).toContain('Run `npm run outbox -- redrive --help` for usage.');
   });

@@ -6,10 +6,12 @@
  */
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { registeredConsumers } from '../../../contract/consumers';
 import { outboxSk } from '../../../contract/keys';
 import { STACK_OUTPUTS } from '../../../contract/stack-outputs';
 import { TRANSPORT_ATTRIBUTES, VOID_MESSAGE_KIND } from '../../../contract/transport';
 import { EXIT } from '../../../tools/outbox-cli/cli-io';
+import { plural } from '../../../tools/outbox-cli/format';
 import {
   bodies,
   type CliHarness,
@@ -18,6 +20,12 @@ import {
   EVENT_SOURCE,
   startCliHarness,
 } from './cli-harness';
+
+/** Every ordered consumer of the registry has a FIFO queue the relay core publishes to (a scaffolded one too). */
+const ORDERED_QUEUES = plural(
+  registeredConsumers().filter((c) => c.kind === 'ordered').length,
+  'ordered queue',
+);
 
 let harness: CliHarness;
 let fifoUrl: string;
@@ -68,7 +76,7 @@ describe('replay --aggregate', () => {
     // Assert
     expect(run.code).toBe(EXIT.ok);
     expect(run.out).toContain(
-      'Read 5 outbox items (Order#replay-1, sequences 1..latest); destinations: the event bus and 1 ordered queue.',
+      `Read 5 outbox items (Order#replay-1, sequences 1..latest); destinations: the event bus and ${ORDERED_QUEUES}.`,
     );
     expect(run.out).toContain('Done: every destination confirmed all 5 events.');
     expect(bodies(fifo)).toEqual(events);
@@ -105,7 +113,7 @@ describe('replay --aggregate', () => {
 
     // Assert
     expect(run.code).toBe(EXIT.ok);
-    expect(run.out).toContain('destinations: 1 ordered queue.');
+    expect(run.out).toContain(`destinations: ${ORDERED_QUEUES}.`);
     expect(bodies(fifo).map((body) => body.sequence)).toEqual([2, 3]);
     expect(bus).toEqual([]);
   });
@@ -162,7 +170,7 @@ describe('replay --aggregate', () => {
     expect(run.code).toBe(EXIT.failure);
     expect(run.err).toContain('note: Order#replay-poison OUTBOX#000000000002 is not a valid event');
     expect(run.out).toContain(
-      'Published 2 events to the event bus and 1 ordered queue; 1 item sent to the relay failure queue.',
+      `Published 2 events to the event bus and ${ORDERED_QUEUES}; 1 item sent to the relay failure queue.`,
     );
     expect(run.out).toContain('Done, except the items in the relay failure queue');
     expect(

@@ -8,8 +8,9 @@ import { DeleteItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { PurgeQueueCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { registeredConsumers } from '../../../contract/consumers';
 import { KEYS, RELAY_ITEMS } from '../../../contract/keys';
-import { STACK_OUTPUTS } from '../../../contract/stack-outputs';
+import { consumerOutputKey, STACK_OUTPUTS } from '../../../contract/stack-outputs';
 import { DynamoDbHeartbeatStore } from '../../../functions/relay/aws-adapters';
 import { DynamoDbRelayBookkeeping, S3FailedBatchStore } from '../../../functions/sweeper/aws-adapters';
 import { EXIT } from '../../../tools/outbox-cli/cli-io';
@@ -20,11 +21,13 @@ import { type CliHarness, commitEvents, orderedConsumer, startCliHarness } from 
 const NOW = Date.parse('2026-06-01T12:00:00.000Z');
 const ago = (seconds: number) => new Date(NOW - seconds * 1000).toISOString();
 
+/** Every dead-letter and failure queue's output key, from the registry: a scaffolded consumer's too. */
 const DEAD_LETTER_KEYS = [
-  'RelayFailureQueueUrl',
-  'OrderProjectionDeadLetterQueueUrl',
-  'OrderActivityDeadLetterQueueUrl',
-  'OrderActivityTargetDeadLetterQueueUrl',
+  STACK_OUTPUTS.relayFailureQueueUrl,
+  ...registeredConsumers().flatMap((consumer) => [
+    consumerOutputKey(consumer.name, 'deadLetterQueueUrl'),
+    ...(consumer.kind === 'unordered' ? [consumerOutputKey(consumer.name, 'targetDeadLetterQueueUrl')] : []),
+  ]),
 ];
 
 let harness: CliHarness;
@@ -281,7 +284,14 @@ describe('status --parked', () => {
     expect(withParked.out).toContain('- order-projection has 2 parked events: "Events parked"');
     expect(without.code).toBe(EXIT.ok);
     expect(without.out).not.toContain('Parked events');
-    expect(report.parked).toEqual({ 'order-projection': 2 });
+    // Every ordered consumer of the registry is counted; only the projection parked anything here.
+    expect(report.parked).toEqual(
+      Object.fromEntries(
+        registeredConsumers()
+          .filter((c) => c.kind === 'ordered')
+          .map((c) => [c.name, c.name === 'order-projection' ? 2 : 0]),
+      ),
+    );
   });
 
   it('reports 0 parked events and exits 0 when the consumer parked nothing', async () => {

@@ -51,6 +51,8 @@ interface Environment {
   worker: Worker;
   ready: Promise<number>;
   busy: boolean;
+  /** Started before the last configuration change: replaced when its invocation ends. */
+  stale?: boolean;
 }
 
 /**
@@ -73,7 +75,7 @@ export class LocalFunction {
   private crashRate = 0;
   private random: () => number = Math.random;
 
-  constructor(private readonly config: LocalFunctionConfig) {
+  constructor(private config: LocalFunctionConfig) {
     if (!config.name) throw new FunctionError('?', 'ConfigError', 'name is required');
     const concurrency = config.concurrency ?? 1;
     if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
@@ -115,7 +117,35 @@ export class LocalFunction {
       throw error;
     } finally {
       env.busy = false;
+      if (env.stale) this.replace(env);
       this.waiting.shift()?.();
+    }
+  }
+
+  /** The environment variables new execution environments start with. */
+  get environment(): Readonly<Record<string, string>> {
+    return this.config.environment;
+  }
+
+  /**
+   * Changes environment variables as `UpdateFunctionConfiguration` does: idle execution
+   * environments are replaced at once, busy ones when their invocation ends, so every invocation
+   * that starts after this call sees the new values (a deploy that changes the environment).
+   */
+  updateEnvironment(changes: Readonly<Record<string, string>>): void {
+    for (const [name, value] of Object.entries(changes)) {
+      if (typeof value !== 'string') {
+        throw new FunctionError(
+          this.name,
+          'ConfigError',
+          `environment variable ${name} must be a string (given ${typeof value})`,
+        );
+      }
+    }
+    this.config = { ...this.config, environment: { ...this.config.environment, ...changes } };
+    for (const env of [...this.environments]) {
+      if (env.busy) env.stale = true;
+      else this.replace(env);
     }
   }
 

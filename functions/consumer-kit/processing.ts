@@ -177,6 +177,8 @@ export class RecordProcessor {
         await this.persistence.dropParked(aggregateKey, next);
         return;
       }
+      // The released event's own keys (id, sequence, trace), not those of the record that released it.
+      appendKeys(parkedLogger, message);
       const position = { aggregateKey, sequence: next };
       if (!(await this.applyOrdered(message, position, checkpoint.last, record, parkedLogger, parked)))
         return;

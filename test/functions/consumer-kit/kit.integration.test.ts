@@ -122,6 +122,39 @@ describe('ordered consumers: the kit keeps each aggregate in order', () => {
     expect(await checkpointOf(engines, 'kit-park', 'Order#o-1')).toEqual({ last: 3, parked: [] });
   });
 
+  it("logs a released event under its own id and sequence, not its predecessor's", async () => {
+    // Arrange: handle notes the keys its logger carries
+    const keys: Array<{ event: number; logged: unknown; eventId: unknown }> = [];
+    const definition = consumerDefinition({
+      name: 'kit-log-keys',
+      kind: 'ordered',
+      startPosition: 'earliest',
+      handles: ['OrderPlaced', 'OrderItemAdded'],
+      async handle(event: EventEnvelope, { logger }: ConsumerContext) {
+        const attributes = logger.getPersistentLogAttributes();
+        keys.push({
+          event: event.sequence,
+          logged: attributes.sequence,
+          eventId: attributes.eventId === event.id,
+        });
+      },
+    });
+    const handler = createConsumer(definition, engines.runtime('ordered'));
+    const [one, two, three] = [1, 2, 3].map((s) => orderEvent('o-keys', s));
+
+    // Act: 2 and 3 park, then 1 releases them
+    await invoke(handler, [fifoRecord(two as EventEnvelope)]);
+    await invoke(handler, [fifoRecord(three as EventEnvelope)]);
+    await invoke(handler, [fifoRecord(one as EventEnvelope)]);
+
+    // Assert
+    expect(keys).toEqual([
+      { event: 1, logged: 1, eventId: true },
+      { event: 2, logged: 2, eventId: true },
+      { event: 3, logged: 3, eventId: true },
+    ]);
+  });
+
   it('dead-letters a permanently failing event, parks what follows, and heals once it is redriven, while traffic goes on', async () => {
     // Arrange: handle refuses #2 until fixed
     let broken = true;

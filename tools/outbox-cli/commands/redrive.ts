@@ -14,11 +14,12 @@ import {
   parseChoice,
   parseCommandArgs,
   parseInteger,
+  parsePollSeconds,
   TARGET_HELP,
   TARGET_OPTION_SPECS,
   targetOptions,
 } from '../arguments';
-import { CliFailure, type CliIo, EXIT, UsageError } from '../cli-io';
+import { CliFailure, type CliIo, defaultSleep, EXIT, UsageError } from '../cli-io';
 import type { Command } from '../command';
 import { plural } from '../format';
 import { queueArn, queueDepth } from '../queue-depth';
@@ -121,13 +122,13 @@ export const redriveCommand: Command<RedriveOptions> = {
         to: values.to,
         method,
         maxMessages,
-        pollSeconds: parseInteger(values['poll-seconds'], '--poll-seconds', 1, 300) ?? 5,
+        pollSeconds: parsePollSeconds(values['poll-seconds']),
       },
     };
   },
   async run(target, options, io) {
     const { source, destination } = endpoints(target.outputs, options);
-    const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+    const sleep = options.sleep ?? defaultSleep;
     const depth = await queueDepth(target.sqs, source.url);
     io.out(`Target: ${target.description}`);
     io.out(

@@ -3,6 +3,7 @@
  * of entries of batch calls. Counted once per logical call (before the SDK's own
  * retries), which is what a service bills and throttles per request.
  */
+import { addInitializeMiddleware } from './sdk-middleware';
 
 /** Calls and batch entries of one command. */
 export interface CommandCount {
@@ -20,19 +21,6 @@ export interface CommandCount {
 /** Counts per command name, e.g. `PutEventsCommand`. */
 export type CallCounts = Record<string, CommandCount>;
 
-/** The subset of an SDK v3 client this module needs. */
-interface MiddlewareHost {
-  readonly middlewareStack: {
-    add(
-      middleware: (
-        next: (args: { input: unknown }) => Promise<unknown>,
-        context: { commandName?: string },
-      ) => (args: { input: unknown }) => Promise<unknown>,
-      options: { step: 'initialize'; name: string },
-    ): void;
-  };
-}
-
 /**
  * Shared counter for any number of clients; `snapshot()` and `since()` give
  * counts for one measured phase.
@@ -49,19 +37,15 @@ export class CallCounter {
 
   /** Adds the counting middleware to a client; returns the client for chaining. */
   attach<T>(client: T): T {
-    (client as unknown as MiddlewareHost).middlewareStack.add(
-      (next, context) => async (args) => {
-        const name = context.commandName ?? 'UnknownCommand';
-        const count = this.counts[name] ?? { calls: 0, entries: 0, billed: 0 };
-        this.counts[name] = count;
-        count.calls++;
-        count.entries += entriesOf(args.input);
-        count.billed += billedUnitsOf(name, args.input);
-        return next(args);
-      },
-      { step: 'initialize', name: 'benchCallCounter' },
-    );
-    return client;
+    return addInitializeMiddleware(client, 'benchCallCounter', (next, context) => async (args) => {
+      const name = context.commandName ?? 'UnknownCommand';
+      const count = this.counts[name] ?? { calls: 0, entries: 0, billed: 0 };
+      this.counts[name] = count;
+      count.calls++;
+      count.entries += entriesOf(args.input);
+      count.billed += billedUnitsOf(name, args.input);
+      return next(args);
+    });
   }
 
   /** A copy of the counts so far. */
@@ -97,6 +81,11 @@ function entriesOf(input: unknown): number {
 /** EventBridge and SQS bill per 64 KB chunk of payload. */
 export const BILLING_CHUNK_BYTES = 64 * 1024;
 
+/** Billed units of a payload of `bytes`: one per 64 KB chunk, at least one. */
+export function billedChunks(bytes: number): number {
+  return Math.max(1, Math.ceil(bytes / BILLING_CHUNK_BYTES));
+}
+
 interface SqsMessageInput {
   MessageBody?: string;
   MessageAttributes?: Record<string, { DataType?: string; StringValue?: string; BinaryValue?: Uint8Array }>;
@@ -108,7 +97,6 @@ interface SqsMessageInput {
  * messages (bodies and message attributes), anything else one.
  */
 export function billedUnitsOf(commandName: string, input: unknown): number {
-  const chunks = (bytes: number) => Math.max(1, Math.ceil(bytes / BILLING_CHUNK_BYTES));
   if (commandName === 'PutEventsCommand') {
     const entries =
       (
@@ -129,14 +117,14 @@ export function billedUnitsOf(commandName: string, input: unknown): number {
         utf8(entry.DetailType) +
         utf8(entry.Detail) +
         (entry.Resources ?? []).reduce((n, r) => n + utf8(r), 0);
-      return sum + chunks(bytes);
+      return sum + billedChunks(bytes);
     }, 0);
   }
   if (commandName === 'SendMessageBatchCommand') {
     const entries = (input as { Entries?: SqsMessageInput[] }).Entries ?? [];
-    return chunks(entries.reduce((sum, entry) => sum + sqsMessageBytes(entry), 0));
+    return billedChunks(entries.reduce((sum, entry) => sum + sqsMessageBytes(entry), 0));
   }
-  if (commandName === 'SendMessageCommand') return chunks(sqsMessageBytes(input as SqsMessageInput));
+  if (commandName === 'SendMessageCommand') return billedChunks(sqsMessageBytes(input as SqsMessageInput));
   return 1;
 }
 

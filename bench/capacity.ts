@@ -12,6 +12,7 @@
 import { type AttributeValue, type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { TableSpec } from 'local-aws';
 import { dynamoItemSize } from '../functions/shared/outbox-item';
+import { addInitializeMiddleware } from './sdk-middleware';
 
 type Item = Record<string, AttributeValue>;
 
@@ -71,19 +72,6 @@ interface WriteTarget {
   readonly kind: 'put' | 'update' | 'delete' | 'check';
 }
 
-/** The subset of an SDK v3 client the meter needs. */
-interface MiddlewareHost {
-  readonly middlewareStack: {
-    add(
-      middleware: (
-        next: (args: { input: unknown }) => Promise<unknown>,
-        context: { commandName?: string },
-      ) => (args: { input: unknown }) => Promise<unknown>,
-      options: { step: 'initialize'; name: string },
-    ): void;
-  };
-}
-
 const KB = 1024;
 const READ_UNIT = 4 * KB;
 
@@ -103,7 +91,9 @@ export class CapacityMeter {
 
   /** Adds the metering middleware to a client; its calls are billed to `account`. */
   attach<T>(client: T, account: string): T {
-    (client as unknown as MiddlewareHost).middlewareStack.add(
+    return addInitializeMiddleware(
+      client,
+      `benchCapacityMeter-${account}`,
       (next, context) => async (args) => {
         const name = context.commandName ?? 'UnknownCommand';
         const input = args.input as Record<string, unknown>;
@@ -121,9 +111,7 @@ export class CapacityMeter {
           this.book(account, name, input, output?.output, targets, before, after);
         }
       },
-      { step: 'initialize', name: `benchCapacityMeter-${account}` },
     );
-    return client;
   }
 
   /** A copy of the usage so far. */
@@ -327,6 +315,24 @@ function readUnits(
 function reportedUnits(consumed: unknown): number {
   const list = Array.isArray(consumed) ? consumed : consumed ? [consumed] : [];
   return list.reduce((sum, c) => sum + Number((c as { CapacityUnits?: number }).CapacityUnits ?? 0), 0);
+}
+
+/** One account's capacity in a usage: in all, by command and by kind of item. */
+export interface AccountCapacity {
+  /** DynamoDB capacity of its calls, all commands together. */
+  readonly capacity: CapacityCount;
+  /** Capacity by command, and by kind of item. */
+  readonly capacityByCommand: Readonly<Record<string, CapacityCount>>;
+  readonly capacityByCategory: Readonly<Record<string, CategoryCount>>;
+}
+
+/** What `account` consumed in `usage` (a {@link CapacityMeter.since} delta), in all, by command and by category. */
+export function accountCapacity(usage: CapacityUsage, account: string): AccountCapacity {
+  return {
+    capacity: accountTotal(usage, account),
+    capacityByCommand: usage[account]?.commands ?? {},
+    capacityByCategory: usage[account]?.categories ?? {},
+  };
 }
 
 /** Sums the commands of one account. */

@@ -13,8 +13,8 @@ import { ENV } from '../contract/env';
 import type { ConsumerDefinition } from '../functions/consumer-kit/definition';
 import { createConsumer } from '../functions/consumer-kit/handler';
 import type { ConsumerRuntime } from '../functions/consumer-kit/runtime';
-import { BILLING_CHUNK_BYTES, type CallCounts } from './call-counter';
-import { accountTotal, type CapacityCount, type CategoryCount } from './capacity';
+import { billedChunks, type CallCounts } from './call-counter';
+import { type AccountCapacity, accountCapacity } from './capacity';
 import type { PhaseBar } from './progress';
 import type { ComponentClients, RelayEngines } from './relay-engines';
 import { ratio, round } from './stats';
@@ -34,19 +34,16 @@ export interface ConsumerTarget {
 }
 
 /** What driving one consumer over the relay's messages cost, and how long its invocations took. */
-export interface ConsumerCostResult {
+export interface ConsumerCostResult extends AccountCapacity {
   readonly consumer: string;
   readonly kind: 'ordered' | 'unordered';
   readonly functionId: string;
   readonly memoryMb: number;
   readonly batchSize: number;
-  /** Metered pass: events applied, invocations, the function's own SDK calls and DynamoDB capacity. */
+  /** Metered pass: events applied, invocations and the function's own SDK calls (its DynamoDB capacity: AccountCapacity). */
   readonly events: number;
   readonly invocations: number;
   readonly calls: CallCounts;
-  readonly capacity: CapacityCount;
-  readonly capacityByCommand: Readonly<Record<string, CapacityCount>>;
-  readonly capacityByCategory: Readonly<Record<string, CategoryCount>>;
   /** The event source mapping's SQS requests (ReceiveMessage, DeleteMessageBatch), 64 KB chunks. */
   readonly pollerRequests: number;
   /** For a rule-fed queue: EventBridge's SendMessage of each event to the queue, 64 KB chunks. */
@@ -120,14 +117,14 @@ export async function driveConsumer(
   let lastMessageAt = Date.now();
   while (events < expected && Date.now() - lastMessageAt < IDLE_LIMIT_MS) {
     const messages = await receive(poller, queueUrl, target.batchSize);
-    pollerRequests += chunks(messages.reduce((sum, m) => sum + Buffer.byteLength(m.Body ?? ''), 0));
+    pollerRequests += billedChunks(messages.reduce((sum, m) => sum + Buffer.byteLength(m.Body ?? ''), 0));
     if (messages.length === 0) {
       await new Promise((resolve) => setTimeout(resolve, 20));
       continue;
     }
     lastMessageAt = Date.now();
     if (target.kind === 'unordered')
-      deliveryRequests += messages.reduce((n, m) => n + chunks(Buffer.byteLength(m.Body ?? '')), 0);
+      deliveryRequests += messages.reduce((n, m) => n + billedChunks(Buffer.byteLength(m.Body ?? '')), 0);
     const started = performance.now();
     const response = await handler(sqsEvent(messages, queueUrl), lambdaContext(target));
     durations.push(performance.now() - started);
@@ -192,9 +189,7 @@ export function consumerResult(
     events: metered.run.events,
     invocations: metered.run.invocations,
     calls: metered.calls,
-    capacity: accountTotal(metered.usage, account),
-    capacityByCommand: metered.usage[account]?.commands ?? {},
-    capacityByCategory: metered.usage[account]?.categories ?? {},
+    ...accountCapacity(metered.usage, account),
     pollerRequests: metered.run.pollerRequests,
     deliveryRequests: metered.run.deliveryRequests,
     failedRecords: metered.run.failed + timing.failed,
@@ -296,8 +291,4 @@ function lambdaContext(target: ConsumerTarget): Context {
     fail: () => {},
     succeed: () => {},
   };
-}
-
-function chunks(bytes: number): number {
-  return Math.max(1, Math.ceil(bytes / BILLING_CHUNK_BYTES));
 }

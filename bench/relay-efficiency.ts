@@ -4,21 +4,16 @@ import { ENTITY_TYPES } from '../contract/keys';
 import { Relay } from '../functions/relay/relay';
 import { LIMITS } from '../functions/shared/limits';
 import type { CallCounts } from './call-counter';
-import { accountTotal, type CapacityCount, type CategoryCount } from './capacity';
+import { type AccountCapacity, accountCapacity } from './capacity';
 import { batchesOf, type Dataset } from './outbox-dataset';
 import type { PhaseBar } from './progress';
 import type { PortCounts, RelayEngines } from './relay-engines';
 import { ratio, round } from './stats';
 
 /** What one relay (ours or the naive one) did over a dataset, with its calls metered. */
-export interface MeteredRun {
+export interface MeteredRun extends AccountCapacity {
   /** SDK calls by command, with billed units. */
   readonly calls: CallCounts;
-  /** DynamoDB capacity of its calls, all commands together. */
-  readonly capacity: CapacityCount;
-  /** Capacity by command, and by kind of item. */
-  readonly capacityByCommand: Readonly<Record<string, CapacityCount>>;
-  readonly capacityByCategory: Readonly<Record<string, CategoryCount>>;
   readonly failedRecords: number;
   /** Wall time per invocation with metering on (slower than the throughput section's). */
   readonly meteredMsPerInvocation: number;
@@ -206,9 +201,7 @@ async function meteredReplay(
   const usage = engines.meter.since(capacity);
   return {
     calls: engines.counter.since(calls),
-    capacity: accountTotal(usage, account),
-    capacityByCommand: usage[account]?.commands ?? {},
-    capacityByCategory: usage[account]?.categories ?? {},
+    ...accountCapacity(usage, account),
     failedRecords,
     meteredMsPerInvocation: round(ratio(elapsed, batches.length), 1),
   };

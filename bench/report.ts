@@ -1,7 +1,6 @@
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
+import type { MachineInfo } from '../tools/machine-info';
 import type { ConsumerCostResult } from './consumer-cost';
 import type { CostReport } from './cost-model';
 import { renderCost } from './cost-report';
@@ -13,18 +12,6 @@ import type { SweeperCostResult } from './sweeper-cost';
 import { table } from './table';
 
 export { table };
-
-/** The machine the figures come from. */
-export interface MachineInfo {
-  readonly cpu: string;
-  readonly cores: number;
-  readonly node: string;
-  readonly totalMemoryGiB: number;
-  readonly platform: string;
-  readonly java: string;
-  /** 1-minute load average when the run started: other work on a shared machine moves the absolute figures. */
-  readonly loadAverageAtStart: number;
-}
 
 /** What the cost section measured, and the table built from it. */
 export interface CostSection {
@@ -61,21 +48,6 @@ export interface TargetVerdict {
   readonly target: string;
   readonly measured: string;
   readonly met: boolean;
-}
-
-/** CPU, cores, memory, Node and Java versions. */
-export function machineInfo(): MachineInfo {
-  const java = spawnSync('java', ['-version'], { encoding: 'utf8' });
-  const javaVersion = /version "([^"]+)"/.exec(`${java.stderr ?? ''}${java.stdout ?? ''}`)?.[1] ?? 'unknown';
-  return {
-    cpu: cpus()[0]?.model.trim() ?? 'unknown',
-    cores: cpus().length,
-    node: process.version,
-    totalMemoryGiB: Math.round((totalmem() / 1024 ** 3) * 10) / 10,
-    platform: `${process.platform} ${release()} ${process.arch}`,
-    java: javaVersion,
-    loadAverageAtStart: round2(loadavg()[0] ?? Number.NaN),
-  };
 }
 
 /** Judges issue 11's targets (and the earlier packaging ones) against whatever sections ran. */
@@ -366,8 +338,4 @@ export function writeResults(directory: string, results: BenchResults): string {
   writeFileSync(path, json);
   writeFileSync(join(directory, 'latest.json'), json);
   return path;
-}
-
-function round2(value: number): number {
-  return Math.round(value * 100) / 100;
 }

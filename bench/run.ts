@@ -11,6 +11,8 @@ import { parseArgs } from 'node:util';
 import { readTopology, type Topology } from 'local-aws';
 import { ENTITY_TYPES } from '../contract/keys';
 import { PROJECT_ROOT } from '../contract/project';
+import { machineInfo } from '../tools/machine-info';
+import { parseScriptOptions } from '../tools/script-options';
 import { accountTotal, type CategoryCount } from './capacity';
 import { Cleanup } from './cleanup';
 import { type CostOptions, consumerCount, costWork, measureCost } from './cost-section';
@@ -22,7 +24,7 @@ import { synthesizeQuietly } from './quiet-synth';
 import { measureEfficiency } from './relay-efficiency';
 import { type RelayEngines, relayDeployment, startRelayEngines } from './relay-engines';
 import { measureThroughput, type ThroughputOptions, throughputWork } from './relay-throughput';
-import { type BenchResults, judgeTargets, machineInfo, renderResults, writeResults } from './report';
+import { type BenchResults, judgeTargets, renderResults, writeResults } from './report';
 
 const SECTIONS = ['efficiency', 'throughput', 'e2e', 'packaging', 'cost'] as const;
 type Section = (typeof SECTIONS)[number];
@@ -103,17 +105,8 @@ type PartialResults = Omit<BenchResults, 'targets' | 'durationMs'> & {
 };
 
 async function main(cleanup: Cleanup): Promise<number> {
-  let options: ReturnType<typeof parseOptions>;
-  try {
-    options = parseOptions();
-  } catch (error) {
-    console.error(`${(error as Error).message}\n\n${HELP}`);
-    return 2;
-  }
-  if (options.help) {
-    console.log(HELP);
-    return 0;
-  }
+  const options = parseScriptOptions(parseOptions, HELP);
+  if (typeof options === 'number') return options;
   const startedAt = new Date();
   const started = performance.now();
   const size = sizes(options.quick);

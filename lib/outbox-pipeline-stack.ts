@@ -1,6 +1,6 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import { type CfnArchive, EventBus, Match } from 'aws-cdk-lib/aws-events';
+import { type Archive, type CfnArchive, EventBus, Match } from 'aws-cdk-lib/aws-events';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
@@ -97,21 +97,8 @@ interface ConsumerContext extends PipelineFunctionOptions {
 export class OutboxPipelineStack extends Stack {
   constructor(scope: Construct, id: string, props: OutboxPipelineStackProps = {}) {
     super(scope, id, props);
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
-    const outboxRetention = props.outboxRetention ?? Duration.days(RETENTION_DEFAULTS.outboxRetentionDays);
-    const consumerMemory = props.consumerMemory ?? Duration.days(RETENTION_DEFAULTS.consumerMemoryDays);
-    const archiveRetention = props.archiveRetention ?? Duration.days(RETENTION_DEFAULTS.archiveRetentionDays);
-    const eventSource = props.eventSource ?? 'com.example.orders';
-    const fifoMaxReceiveCount = props.fifoMaxReceiveCount ?? 5;
-    validateIntegerInRange('fifoMaxReceiveCount', fifoMaxReceiveCount, 1, 1000);
-    validateDurationInRange('archiveRetention', archiveRetention, Duration.days(1), Duration.days(365));
-    // The archive takes whole days; CDK's toDays() would throw an untyped error on a fraction.
-    if (!archiveRetention.isUnresolved() && !Number.isInteger(archiveRetention.toDays({ integral: false }))) {
-      throw new ConstructPropsError(
-        `archiveRetention must be whole days (given ${archiveRetention.toHumanString()})`,
-      );
-    }
-    validateReplayReach(outboxRetention, archiveRetention, consumerMemory);
+    const settings = pipelineSettings(props);
+    const { removalPolicy, eventSource } = settings;
     // Created first: every construct below registers its functions and dead-letter queues with
     // it through `monitor`, so alarms follow the constructs with no list to keep in sync here.
     const observability = new PipelineObservability(this, 'Observability', {
@@ -130,23 +117,13 @@ export class OutboxPipelineStack extends Stack {
       removalPolicy,
       retention: Duration.days(RETENTION_DEFAULTS.failureBucketRetentionDays),
     });
-
-    const eventBus = new EventBus(this, 'EventBus', { description: 'Events published from the outbox' });
-    // Lets an operator replay the pipeline's events after fixing a consumer.
-    const archive = eventBus.archive('EventArchive', {
-      description: `Events from ${eventSource}`,
-      eventPattern: { source: [eventSource] },
-      retention: archiveRetention,
-    });
-    // aws-cdk#37847: the archive is synthesized with KmsKeyIdentifier "" (not a valid key), which
-    // some regions refuse. Without the property, the archive uses an AWS owned key.
-    (archive.node.defaultChild as CfnArchive).addPropertyDeletionOverride('KmsKeyIdentifier');
+    const { eventBus, archive } = this.addEventBus(eventSource, settings.archiveRetention);
 
     const orderApi = new OrderApi(this, 'OrderApi', {
       ...functionOptions,
       table,
       eventSource,
-      outboxRetention,
+      outboxRetention: settings.outboxRetention,
     });
     const relay = new OutboxRelay(this, 'Relay', { ...functionOptions, table, eventBus, failureBucket });
     const sweeper = new OutboxSweeper(this, 'Sweeper', { ...functionOptions, table, relay });
@@ -155,17 +132,17 @@ export class OutboxPipelineStack extends Stack {
       ...functionOptions,
       table,
       idempotencyTable,
-      consumerMemory,
+      consumerMemory: settings.consumerMemory,
       relay,
       eventBus,
       eventSource,
-      fifoMaxReceiveCount,
+      fifoMaxReceiveCount: settings.fifoMaxReceiveCount,
     };
     const consumers = props.consumers ?? CONSUMERS;
     validateRegistry(consumers);
     for (const declaration of consumers) this.addConsumer(declaration, context);
 
-    const outputs: Record<keyof typeof STACK_OUTPUTS, string> = {
+    this.addOutputs({
       tableName: table.tableName,
       idempotencyTableName: idempotencyTable.tableName,
       eventBusName: eventBus.eventBusName,
@@ -178,7 +155,29 @@ export class OutboxPipelineStack extends Stack {
       orderApiUrl: orderApi.url.url,
       alarmTopicArn: observability.alarmTopic.topicArn,
       dashboardName: observability.dashboard.dashboardName,
-    };
+    });
+  }
+
+  /** The bus the relay publishes to, and its archive of the producer's events for `archive-replay`. */
+  private addEventBus(
+    eventSource: string,
+    archiveRetention: Duration,
+  ): { eventBus: EventBus; archive: Archive } {
+    const eventBus = new EventBus(this, 'EventBus', { description: 'Events published from the outbox' });
+    // Lets an operator replay the pipeline's events after fixing a consumer.
+    const archive = eventBus.archive('EventArchive', {
+      description: `Events from ${eventSource}`,
+      eventPattern: { source: [eventSource] },
+      retention: archiveRetention,
+    });
+    // aws-cdk#37847: the archive is synthesized with KmsKeyIdentifier "" (not a valid key), which
+    // some regions refuse. Without the property, the archive uses an AWS owned key.
+    (archive.node.defaultChild as CfnArchive).addPropertyDeletionOverride('KmsKeyIdentifier');
+    return { eventBus, archive };
+  }
+
+  /** One stack output per entry of {@link STACK_OUTPUTS}: what the operator CLI and the tests read. */
+  private addOutputs(outputs: Record<keyof typeof STACK_OUTPUTS, string>): void {
     for (const [key, value] of Object.entries(outputs)) {
       new CfnOutput(this, STACK_OUTPUTS[key as keyof typeof STACK_OUTPUTS], { value });
     }
@@ -228,6 +227,41 @@ export class OutboxPipelineStack extends Stack {
     output('targetDeadLetterQueueUrl', consumer.targetDeadLetterQueue.queueUrl);
     output('functionName', consumer.function.functionName);
   }
+}
+
+/** The stack's props with their defaults, validated. */
+interface PipelineSettings {
+  readonly removalPolicy: RemovalPolicy;
+  readonly outboxRetention: Duration;
+  readonly consumerMemory: Duration;
+  readonly archiveRetention: Duration;
+  readonly eventSource: string;
+  readonly fifoMaxReceiveCount: number;
+}
+
+/** Applies the defaults of the stack's props and refuses values out of range or that break the replay rule. */
+function pipelineSettings(props: OutboxPipelineStackProps): PipelineSettings {
+  const outboxRetention = props.outboxRetention ?? Duration.days(RETENTION_DEFAULTS.outboxRetentionDays);
+  const consumerMemory = props.consumerMemory ?? Duration.days(RETENTION_DEFAULTS.consumerMemoryDays);
+  const archiveRetention = props.archiveRetention ?? Duration.days(RETENTION_DEFAULTS.archiveRetentionDays);
+  const fifoMaxReceiveCount = props.fifoMaxReceiveCount ?? 5;
+  validateIntegerInRange('fifoMaxReceiveCount', fifoMaxReceiveCount, 1, 1000);
+  validateDurationInRange('archiveRetention', archiveRetention, Duration.days(1), Duration.days(365));
+  // The archive takes whole days; CDK's toDays() would throw an untyped error on a fraction.
+  if (!archiveRetention.isUnresolved() && !Number.isInteger(archiveRetention.toDays({ integral: false }))) {
+    throw new ConstructPropsError(
+      `archiveRetention must be whole days (given ${archiveRetention.toHumanString()})`,
+    );
+  }
+  validateReplayReach(outboxRetention, archiveRetention, consumerMemory);
+  return {
+    removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    outboxRetention,
+    consumerMemory,
+    archiveRetention,
+    eventSource: props.eventSource ?? 'com.example.orders',
+    fifoMaxReceiveCount,
+  };
 }
 
 /** The one replay rule (contract/retention.ts), for the props of this stack. */

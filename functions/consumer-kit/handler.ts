@@ -63,10 +63,42 @@ export function createConsumer(
   const logger = observability.logger ?? new Logger({ serviceName });
   const metrics = observability.metrics ?? new Metrics({ serviceName });
   const tracer = observability.tracer ?? new Tracer({ serviceName });
+  const wire = lazyWiring(definition, runtime, { logger, metrics, tracer });
 
-  let wiring: { processor: RecordProcessor; config: IdempotencyConfig } | undefined;
-  const wire = () => {
+  const processRecord = async (record: SQSRecord): Promise<void> => {
+    const { processor } = wire();
+    await traced(tracer, definition.name, record, () => processor.process(record));
+  };
+
+  return middy(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    wire().config.registerLambdaContext(context);
+    return processBatch(definition.kind, event, context, processRecord);
+  })
+    .use(captureLambdaHandler(tracer))
+    .use(injectLambdaContext(logger))
+    .use(logMetrics(metrics));
+}
+
+/** What a consumer's handler runs records with, built once per execution environment. */
+interface ConsumerWiring {
+  readonly processor: RecordProcessor;
+  readonly config: IdempotencyConfig;
+}
+
+/**
+ * Builds the wiring on its first call and returns the same one afterwards, so that the runtime
+ * (read from the environment unless given, with traced AWS clients) is resolved on the first
+ * invocation, not when the consumer module is imported.
+ */
+function lazyWiring(
+  definition: ConsumerDefinition,
+  runtime: ConsumerRuntime | undefined,
+  observability: Required<ConsumerObservability>,
+): () => ConsumerWiring {
+  let wiring: ConsumerWiring | undefined;
+  return () => {
     if (wiring) return wiring;
+    const { logger, metrics, tracer } = observability;
     const resolved =
       runtime ??
       runtimeFromEnv(definition, {
@@ -78,61 +110,78 @@ export function createConsumer(
       // Powertools' default is one hour; consumers must remember as long as any replay source reaches.
       expiresAfterSeconds: resolved.memorySeconds,
     });
-    const persistenceStore = new DynamoDBPersistenceLayer({
-      tableName: resolved.kitTableName,
-      awsSdkV3Client: resolved.dynamodb,
-    });
-    const idempotent: Idempotent = async (envelope, apply) => {
-      let ran = false;
-      // The prefix is the consumer's name without its trailing '#': Powertools adds the separator.
-      const once = makeIdempotent(
-        async (_event: EventEnvelope) => {
-          ran = true;
-          await apply();
-          return { eventId: _event.id };
-        },
-        { persistenceStore, config, keyPrefix: consumerRecordPrefix(definition.name).slice(0, -1) },
-      );
-      await once(envelope);
-      return { ran };
-    };
     wiring = {
-      processor: new RecordProcessor(definition, resolved, { logger, metrics }, idempotent),
+      processor: new RecordProcessor(
+        definition,
+        resolved,
+        { logger, metrics },
+        powertoolsIdempotency(definition, resolved, config),
+      ),
       config,
     };
     return wiring;
   };
+}
 
-  const processRecord = async (record: SQSRecord): Promise<void> => {
-    const { processor } = wire();
-    await traced(tracer, definition.name, record, () => processor.process(record));
-  };
-
-  return middy(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-    wire().config.registerLambdaContext(context);
-    if (definition.kind === 'unordered') {
-      return processPartialResponse(event, processRecord, new BatchProcessor(BatchEventType.SQS), {
-        context,
-      });
-    }
-    // Records of one message group (one aggregate) run in order, and a failure holds back only
-    // that group's later records (skipGroupOnError); groups have no order between them and run
-    // concurrently. A group whose every record failed must not fail the invocation: that would
-    // send the healthy groups back too, count a receive against them, and page (so no throw).
-    const responses = await Promise.all(
-      groupByMessageGroup(event.Records).map((records) =>
-        processPartialResponse({ Records: records }, processRecord, new SqsFifoPartialProcessorAsync(), {
-          context,
-          skipGroupOnError: true,
-          throwOnFullBatchFailure: false,
-        }),
-      ),
+/**
+ * Powertools idempotency on the kit table, keyed on the event id under the consumer's prefix:
+ * runs `apply` the first time an event is seen, and says whether it ran.
+ */
+function powertoolsIdempotency(
+  definition: ConsumerDefinition,
+  runtime: ConsumerRuntime,
+  config: IdempotencyConfig,
+): Idempotent {
+  const persistenceStore = new DynamoDBPersistenceLayer({
+    tableName: runtime.kitTableName,
+    awsSdkV3Client: runtime.dynamodb,
+  });
+  return async (envelope, apply) => {
+    let ran = false;
+    // The prefix is the consumer's name without its trailing '#': Powertools adds the separator.
+    const once = makeIdempotent(
+      async (_event: EventEnvelope) => {
+        ran = true;
+        await apply();
+        return { eventId: _event.id };
+      },
+      { persistenceStore, config, keyPrefix: consumerRecordPrefix(definition.name).slice(0, -1) },
     );
-    return { batchItemFailures: responses.flatMap((response) => response.batchItemFailures) };
-  })
-    .use(captureLambdaHandler(tracer))
-    .use(injectLambdaContext(logger))
-    .use(logMetrics(metrics));
+    await once(envelope);
+    return { ran };
+  };
+}
+
+/**
+ * Runs a batch with Powertools batch processing and returns the partial batch response: the
+ * records as one batch for an unordered consumer; for an ordered one, each message group's
+ * records in order, the groups concurrently.
+ */
+async function processBatch(
+  kind: ConsumerDefinition['kind'],
+  event: SQSEvent,
+  context: Context,
+  processRecord: (record: SQSRecord) => Promise<void>,
+): Promise<SQSBatchResponse> {
+  if (kind === 'unordered') {
+    return processPartialResponse(event, processRecord, new BatchProcessor(BatchEventType.SQS), {
+      context,
+    });
+  }
+  // Records of one message group (one aggregate) run in order, and a failure holds back only
+  // that group's later records (skipGroupOnError); groups have no order between them and run
+  // concurrently. A group whose every record failed must not fail the invocation: that would
+  // send the healthy groups back too, count a receive against them, and page (so no throw).
+  const responses = await Promise.all(
+    groupByMessageGroup(event.Records).map((records) =>
+      processPartialResponse({ Records: records }, processRecord, new SqsFifoPartialProcessorAsync(), {
+        context,
+        skipGroupOnError: true,
+        throwOnFullBatchFailure: false,
+      }),
+    ),
+  );
+  return { batchItemFailures: responses.flatMap((response) => response.batchItemFailures) };
 }
 
 /** Splits a FIFO batch by MessageGroupId, keeping each group's records in their batch order. */

@@ -188,72 +188,11 @@ export class OutboxWriter {
     const expiresAt = Math.floor(time.getTime() / 1000) + this.retentionSeconds;
     const version = request.expectedVersion + request.events.length;
 
+    // Every event is checked against the catalog before any envelope is built.
     const events = request.events.map((event, index) => this.checkEvent(event, index));
-    const envelopes = events.map((event, index) => {
-      const envelope = buildEnvelope(event, {
-        source: this.source,
-        aggregateType: request.aggregateType,
-        aggregateId: request.aggregateId,
-        sequence: request.expectedVersion + index + 1,
-        time,
-        correlationId: request.correlationId,
-        causationId: request.causationId,
-        traceparent: request.traceparent,
-        id: this.newId?.(),
-      });
-      // The relay sends the envelope to every ordered consumer's FIFO queue: refuse here what SQS would refuse later.
-      const refused = findSqsRefusedCharacter(envelope, `events[${index}]`);
-      if (refused) {
-        throw new ValidationError(
-          refused.path,
-          `contains ${refused.character}, which SQS message bodies cannot carry (SQS accepts #x9, #xA, #xD, #x20-#xD7FF, #xE000-#xFFFD, #x10000-#x10FFFF); nothing was written`,
-          refused.character,
-        );
-      }
-      // The relay publishes the envelope as the PutEvents Detail; refuse here what EventBridge would refuse later.
-      const entryBytes = eventBridgeEntrySize(envelope);
-      if (entryBytes > LIMITS.eventBridgeEntryBytes) {
-        throw new LimitExceededError(
-          'EventBridge entry size (bytes)',
-          LIMITS.eventBridgeEntryBytes,
-          entryBytes,
-          `event ${index} (${event.type})`,
-        );
-      }
-      return envelope;
-    });
-
-    const stateItem = marshall(
-      {
-        pk,
-        sk: KEYS.stateSk,
-        entityType: ENTITY_TYPES.aggregate,
-        aggregateType: request.aggregateType,
-        aggregateId: request.aggregateId,
-        [STATE_ATTRIBUTES.version]: version,
-        // The relay publishes committedFrom..version when this item's stream record arrives.
-        [STATE_ATTRIBUTES.committedFrom]: request.expectedVersion + 1,
-        updatedAt: time.toISOString(),
-        state: request.state,
-      },
-      { removeUndefinedValues: true },
-    );
+    const envelopes = events.map((event, index) => this.envelopeOf(request, event, index, time));
     const items: TransactWriteItem[] = [
-      {
-        Put: {
-          TableName: this.tableName,
-          Item: stateItem,
-          ...(request.expectedVersion === 0
-            ? { ConditionExpression: 'attribute_not_exists(pk)' }
-            : {
-                ConditionExpression: '#version = :expected',
-                ExpressionAttributeNames: { '#version': 'version' },
-                ExpressionAttributeValues: { ':expected': { N: String(request.expectedVersion) } },
-              }),
-          // Lets a conflict report the version actually stored, without a second read.
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        },
-      },
+      this.statePut(request, pk, version, time),
       ...envelopes.map(
         (envelope): TransactWriteItem => ({
           Put: {
@@ -276,6 +215,60 @@ export class OutboxWriter {
         eventIds: envelopes.map((envelope) => envelope.id),
         events: envelopes,
         replayed: false,
+      },
+    };
+  }
+
+  /** The envelope of the request's `index`th event, refused if a target of the relay could not carry it. */
+  private envelopeOf(request: CommitRequest, event: NewEvent, index: number, time: Date): EventEnvelope {
+    const envelope = buildEnvelope(event, {
+      source: this.source,
+      aggregateType: request.aggregateType,
+      aggregateId: request.aggregateId,
+      sequence: request.expectedVersion + index + 1,
+      time,
+      correlationId: request.correlationId,
+      causationId: request.causationId,
+      traceparent: request.traceparent,
+      id: this.newId?.(),
+    });
+    checkCarriable(envelope, index);
+    return envelope;
+  }
+
+  /**
+   * The put of the aggregate's state item at its new version, on the condition that the stored
+   * version is the expected one (or, creating the aggregate, that there is none).
+   */
+  private statePut(request: CommitRequest, pk: string, version: number, time: Date): TransactWriteItem {
+    const stateItem = marshall(
+      {
+        pk,
+        sk: KEYS.stateSk,
+        entityType: ENTITY_TYPES.aggregate,
+        aggregateType: request.aggregateType,
+        aggregateId: request.aggregateId,
+        [STATE_ATTRIBUTES.version]: version,
+        // The relay publishes committedFrom..version when this item's stream record arrives.
+        [STATE_ATTRIBUTES.committedFrom]: request.expectedVersion + 1,
+        updatedAt: time.toISOString(),
+        state: request.state,
+      },
+      { removeUndefinedValues: true },
+    );
+    return {
+      Put: {
+        TableName: this.tableName,
+        Item: stateItem,
+        ...(request.expectedVersion === 0
+          ? { ConditionExpression: 'attribute_not_exists(pk)' }
+          : {
+              ConditionExpression: '#version = :expected',
+              ExpressionAttributeNames: { '#version': 'version' },
+              ExpressionAttributeValues: { ':expected': { N: String(request.expectedVersion) } },
+            }),
+        // Lets a conflict report the version actually stored, without a second read.
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       },
     };
   }
@@ -394,6 +387,31 @@ export class OutboxWriter {
  */
 export function eventBridgeEntrySize(envelope: EventEnvelope, detailJson = JSON.stringify(envelope)): number {
   return 14 + utf8Bytes(envelope.source) + utf8Bytes(envelope.type) + utf8Bytes(detailJson);
+}
+
+/**
+ * Refuses an envelope that the relay could not deliver: characters an SQS message body cannot
+ * carry (the relay sends it to every ordered consumer's FIFO queue) or a PutEvents entry over
+ * EventBridge's limit (the relay publishes it as the Detail).
+ */
+function checkCarriable(envelope: EventEnvelope, index: number): void {
+  const refused = findSqsRefusedCharacter(envelope, `events[${index}]`);
+  if (refused) {
+    throw new ValidationError(
+      refused.path,
+      `contains ${refused.character}, which SQS message bodies cannot carry (SQS accepts #x9, #xA, #xD, #x20-#xD7FF, #xE000-#xFFFD, #x10000-#x10FFFF); nothing was written`,
+      refused.character,
+    );
+  }
+  const entryBytes = eventBridgeEntrySize(envelope);
+  if (entryBytes > LIMITS.eventBridgeEntryBytes) {
+    throw new LimitExceededError(
+      'EventBridge entry size (bytes)',
+      LIMITS.eventBridgeEntryBytes,
+      entryBytes,
+      `event ${index} (${envelope.type})`,
+    );
+  }
 }
 
 function validateRequest(request: CommitRequest): void {

@@ -224,6 +224,17 @@ export class PipelineObservability extends Construct implements PipelineMonitor 
   }
 
   monitorRelay(relay: MonitoredRelay): void {
+    this.checkRelay(relay);
+    this.relayRegistered = true;
+    const relayMetric = serviceMetrics(relay.serviceName);
+    this.alarmOnRelayIteratorAge(relay);
+    this.alarmOnRelayPublishProblems(relayMetric);
+    this.chartRelayThroughput(relayMetric);
+    this.monitorFunction(relay.function, 'outbox relay');
+  }
+
+  /** Refuses a second relay, and an iterator-age threshold the relay's maxRecordAge would pre-empt. */
+  private checkRelay(relay: MonitoredRelay): void {
     if (this.relayRegistered) {
       throw new ConstructPropsError(`a relay is already monitored (given ${relay.function.node.path})`);
     }
@@ -236,17 +247,10 @@ export class PipelineObservability extends Construct implements PipelineMonitor 
         `iteratorAgeThreshold must be below the relay's maxRecordAge, or records are dropped to the failure queue before it alarms (given ${this.iteratorAgeThreshold.toHumanString()}, maxRecordAge ${relay.maxRecordAge.toHumanString()})`,
       );
     }
-    this.relayRegistered = true;
-    const relayMetric = (metricName: string, statistic: string, period: Duration, label: string) =>
-      new Metric({
-        namespace: METRICS_NAMESPACE,
-        metricName,
-        dimensionsMap: { service: relay.serviceName },
-        statistic,
-        period,
-        label,
-      });
+  }
 
+  /** Alarms on the relay's stream mapping staying behind (IteratorAge), and charts it. */
+  private alarmOnRelayIteratorAge(relay: MonitoredRelay): void {
     // Maximum over one-minute periods, three in a row: a burst that the relay clears within
     // minutes does not page, a relay that stays behind does, hours before records reach the
     // mapping's maxRecordAge (then the failure queue) and a day before the stream drops them.
@@ -267,7 +271,10 @@ export class PipelineObservability extends Construct implements PipelineMonitor 
       alarmDescription: `The relay is more than ${this.iteratorAgeThreshold.toHumanString()} behind the outbox stream; batches older than ${relay.maxRecordAge.toHumanString()} go to the failure bucket for the sweeper, and the stream keeps records 24 hours. Runbook: ${RUNBOOK}#relay-iterator-age`,
     });
     this.widgets.iteratorAge.addLeftMetric(iteratorAge);
+  }
 
+  /** Alarms on events the relay cannot publish (lasting publish failures, poison events), and charts them with its retries. */
+  private alarmOnRelayPublishProblems(relayMetric: ServiceMetric): void {
     const publishFailures = relayMetric(
       RELAY_METRICS.publishFailures,
       Stats.SUM,
@@ -300,7 +307,10 @@ export class PipelineObservability extends Construct implements PipelineMonitor 
     this.widgets.relayProblems.addLeftMetric(
       relayMetric(RELAY_METRICS.entriesRetried, Stats.SUM, CUSTOM_METRIC_PERIOD, 'entries retried'),
     );
+  }
 
+  /** Charts the relay's publish rate and its publish lag (p50, p99); no alarm. */
+  private chartRelayThroughput(relayMetric: ServiceMetric): void {
     const published = relayMetric(RELAY_METRICS.eventsPublished, Stats.SUM, ONE_MINUTE, 'published');
     this.widgets.published.addLeftMetric(
       new MathExpression({
@@ -315,10 +325,18 @@ export class PipelineObservability extends Construct implements PipelineMonitor 
         relayMetric(RELAY_METRICS.publishLag, Stats.percentile(percentile), ONE_MINUTE, `p${percentile}`),
       );
     }
-    this.monitorFunction(relay.function, 'outbox relay');
   }
 
   monitorSweeper(sweeper: MonitoredSweeper): void {
+    this.checkSweeper(sweeper);
+    this.sweeperRegistered = true;
+    this.alarmOnRelayLag(sweeper);
+    this.alarmOnRecovery(sweeper);
+    this.monitorFunction(sweeper.function, 'outbox sweeper');
+  }
+
+  /** Refuses a second sweeper, an interval of part minutes, and a relay-lag threshold under three intervals. */
+  private checkSweeper(sweeper: MonitoredSweeper): void {
     if (this.sweeperRegistered) {
       throw new ConstructPropsError(`a sweeper is already monitored (given ${sweeper.function.node.path})`);
     }
@@ -338,17 +356,16 @@ export class PipelineObservability extends Construct implements PipelineMonitor 
         `relayLagThreshold must be at least three sweeper intervals: a probe is written once a run, so the lag reads up to one interval in a healthy pipeline (given ${this.relayLagThreshold.toHumanString()}, interval ${interval.toHumanString()})`,
       );
     }
-    this.sweeperRegistered = true;
-    const sweeperMetric = (metricName: string, statistic: string, label: string) =>
-      new Metric({
-        namespace: METRICS_NAMESPACE,
-        metricName,
-        dimensionsMap: { service: sweeper.serviceName },
-        statistic,
-        period: interval,
-        label,
-      });
-    const relayLag = sweeperMetric(SWEEPER_METRICS.relayProbeLag, Stats.MAXIMUM, 'relay lag (s)');
+  }
+
+  /** Alarms on the relay's lag as the sweeper's probe measures it (silence breaching), and charts it. */
+  private alarmOnRelayLag(sweeper: MonitoredSweeper): void {
+    const relayLag = serviceMetrics(sweeper.serviceName)(
+      SWEEPER_METRICS.relayProbeLag,
+      Stats.MAXIMUM,
+      sweeper.interval,
+      'relay lag (s)',
+    );
     // Missing data is breaching: the sweeper emits on every run, so silence means the sweeper is
     // broken, and a broken sweeper must not read as a healthy relay. Two periods, so that one late
     // run (two runs in one period, none in the next) does not page.
@@ -361,6 +378,17 @@ export class PipelineObservability extends Construct implements PipelineMonitor 
       treatMissingData: TreatMissingData.BREACHING,
       alarmDescription: `The relay has read no sweeper probe for more than ${this.relayLagThreshold.toHumanString()} (its stream mapping is stopped, failing or far behind), or the sweeper stopped reporting. After 23 hours the sweeper opens a lost window and recovers it by a table scan once the relay reads again. Runbook: ${RUNBOOK}#relay-lag`,
     });
+    this.widgets.relayLag.addLeftMetric(relayLag);
+  }
+
+  /**
+   * Alarms on what the sweeper has not recovered yet (unrecovered batches, failing recoveries, a
+   * lost stream window), and charts its recoveries.
+   */
+  private alarmOnRecovery(sweeper: MonitoredSweeper): void {
+    const metric = serviceMetrics(sweeper.serviceName);
+    const sweeperMetric = (metricName: string, statistic: string, label: string) =>
+      metric(metricName, statistic, sweeper.interval, label);
     const unrecovered = sweeperMetric(
       SWEEPER_METRICS.oldestUnrecovered,
       Stats.MAXIMUM,
@@ -395,26 +423,18 @@ export class PipelineObservability extends Construct implements PipelineMonitor 
       treatMissingData: TreatMissingData.NOT_BREACHING,
       alarmDescription: `The relay read no stream record for nearly 24 hours, so records may expire unread: the sweeper opened a lost window and will re-publish everything committed in it by a table scan once the relay reads again. Runbook: ${RUNBOOK}#lost-stream-window`,
     });
-    this.widgets.relayLag.addLeftMetric(relayLag);
     this.widgets.sweeper.addLeftMetric(
       sweeperMetric(SWEEPER_METRICS.recordsRecovered, Stats.SUM, 'recovered'),
     );
     this.widgets.sweeper.addLeftMetric(failures);
     this.widgets.sweeper.addLeftMetric(sweeperMetric(SWEEPER_METRICS.recoveryGivenUp, Stats.SUM, 'given up'));
     this.widgets.sweeper.addRightMetric(unrecovered);
-    this.monitorFunction(sweeper.function, 'outbox sweeper');
   }
 
   monitorConsumer(consumer: MonitoredConsumer): void {
+    const metric = serviceMetrics(consumer.consumerName);
     const consumerMetric = (metricName: string, statistic: string) =>
-      new Metric({
-        namespace: METRICS_NAMESPACE,
-        metricName,
-        dimensionsMap: { service: consumer.consumerName },
-        statistic,
-        period: CUSTOM_METRIC_PERIOD,
-        label: consumer.consumerName,
-      });
+      metric(metricName, statistic, CUSTOM_METRIC_PERIOD, consumer.consumerName);
     this.widgets.processed.addLeftMetric(consumerMetric(CONSUMER_METRICS.processed, Stats.SUM));
     this.widgets.duplicates.addLeftMetric(consumerMetric(CONSUMER_METRICS.duplicates, Stats.SUM));
     this.widgets.deadLettered.addLeftMetric(consumerMetric(CONSUMER_METRICS.deadLettered, Stats.SUM));
@@ -546,4 +566,23 @@ export class PipelineObservability extends Construct implements PipelineMonitor 
     );
     return topic;
   }
+}
+
+/** Makes one custom metric of a service; see {@link serviceMetrics}. */
+type ServiceMetric = (metricName: string, statistic: string, period: Duration, label: string) => Metric;
+
+/**
+ * The custom metrics (namespace {@link METRICS_NAMESPACE}) of one service of the pipeline, the
+ * relay, the sweeper or a consumer: its Powertools service name is their `service` dimension.
+ */
+function serviceMetrics(service: string): ServiceMetric {
+  return (metricName, statistic, period, label) =>
+    new Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName,
+      dimensionsMap: { service },
+      statistic,
+      period,
+      label,
+    });
 }

@@ -95,6 +95,36 @@ export function parseInstant(value: string | undefined, option: string): Date {
   return date;
 }
 
+/** `--since` and `--until`: two instants (see {@link parseInstant}), the first before the second. */
+export function parseTimeRange(
+  since: string | undefined,
+  until: string | undefined,
+): { since: Date; until: Date } {
+  const from = parseInstant(since, '--since');
+  const to = parseInstant(until, '--until');
+  if (from.getTime() >= to.getTime()) {
+    throw new UsageError(
+      `--since must be before --until (given ${from.toISOString()} and ${to.toISOString()})`,
+    );
+  }
+  return { since: from, until: to };
+}
+
+const AGGREGATE_KEY_PATTERN = /^[A-Za-z][A-Za-z0-9_-]*#\S+$/;
+
+/** `--aggregate`: an aggregate key `<AggregateType>#<id>`, e.g. `Order#o-1`. */
+export function parseAggregateKeyOption(value: string): string {
+  if (!AGGREGATE_KEY_PATTERN.test(value)) {
+    throw new UsageError(`--aggregate must be <AggregateType>#<id>, e.g. Order#o-1 (given '${value}')`);
+  }
+  return value;
+}
+
+/** `--poll-seconds`: seconds between the progress polls of a long-running AWS task, 1..300, 5 by default. */
+export function parsePollSeconds(value: string | undefined): number {
+  return parseInteger(value, '--poll-seconds', 1, 300) ?? 5;
+}
+
 /** A whole number in `[min, max]`. */
 export function parseInteger(
   value: string | undefined,

@@ -20,6 +20,11 @@ export const processIo: CliIo = {
   err: (line) => process.stderr.write(`${line}\n`),
 };
 
+/** Waits `ms` milliseconds: the commands' `sleep` unless their options give one (tests do). */
+export function defaultSleep(ms: number): Promise<void> {
+  return new Promise<void>((resolve) => setTimeout(resolve, ms));
+}
+
 /** A wrong command line; exits 2 and points at the command's `--help`. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';

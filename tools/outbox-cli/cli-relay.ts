@@ -10,7 +10,7 @@ import type { EventBusPublisher, RelayPorts, RelayTelemetry } from '../../functi
 import { Publisher } from '../../functions/relay/publishing';
 import { Relay } from '../../functions/relay/relay';
 import { relayRecords, windowRecords } from '../../functions/sweeper/sweeper';
-import type { CliIo } from './cli-io';
+import { type CliIo, defaultSleep } from './cli-io';
 import { requireOutput } from './stack-outputs';
 import type { Target } from './target';
 
@@ -70,7 +70,7 @@ export function cliRelay(
     telemetry,
     ...(options.sleep ? { sleep: options.sleep } : {}),
   };
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const sleep = options.sleep ?? defaultSleep;
   return {
     relay: new Relay(ports, { queueUrls: destinations.queueUrls }),
     publisher: new Publisher(

@@ -3,11 +3,10 @@ import {
   BatchWriteItemCommand,
   type BatchWriteItemCommandOutput,
   type DynamoDBClient,
-  ScanCommand,
-  type ScanCommandInput,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import { consumerItemPrefix, consumerRecordPrefix } from '../../contract/keys';
+import { scanPages } from './table-scan';
 
 /**
  * Deletes everything a consumer owns, so that a backfill rebuilds it from scratch: its kit records
@@ -43,17 +42,12 @@ async function deleteWhere(
   keyOf: (item: Record<string, AttributeValue>) => Record<string, AttributeValue>,
 ): Promise<number> {
   let deleted = 0;
-  let start: ScanCommandInput['ExclusiveStartKey'];
-  do {
-    const page = await dynamodb.send(
-      new ScanCommand({
-        TableName: tableName,
-        FilterExpression: 'begins_with(#key, :prefix)',
-        ExpressionAttributeNames: { '#key': keyAttribute },
-        ExpressionAttributeValues: { ':prefix': { S: prefix } },
-        ExclusiveStartKey: start,
-      }),
-    );
+  for await (const page of scanPages(dynamodb, {
+    TableName: tableName,
+    FilterExpression: 'begins_with(#key, :prefix)',
+    ExpressionAttributeNames: { '#key': keyAttribute },
+    ExpressionAttributeValues: { ':prefix': { S: prefix } },
+  })) {
     const requests = (page.Items ?? []).map((item) => ({ DeleteRequest: { Key: keyOf(item) } }));
     for (let i = 0; i < requests.length; i += 25) {
       let pending: WriteRequest[] | undefined = requests.slice(i, i + 25);
@@ -67,8 +61,7 @@ async function deleteWhere(
       }
     }
     deleted += requests.length;
-    start = page.LastEvaluatedKey;
-  } while (start);
+  }
   return deleted;
 }
 

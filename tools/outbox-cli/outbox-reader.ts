@@ -1,8 +1,9 @@
-import { type DynamoDBClient, ScanCommand, type ScanCommandInput } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { ENTITY_TYPES } from '../../contract/keys';
 import { DynamoDbOutboxReader } from '../../functions/relay/aws-adapters';
 import { DynamoDbOutboxScanner } from '../../functions/sweeper/aws-adapters';
+import { scanPages } from './table-scan';
 
 /** Highest sequence an outbox sort key can hold (12 digits). */
 export const MAX_SEQUENCE = 999_999_999_999;
@@ -42,20 +43,14 @@ export async function scanTimeRange(
 /** Every aggregate key with a state item, with a filtered Scan (for `backfill` of a whole consumer). */
 export async function scanAggregateKeys(dynamodb: DynamoDBClient, tableName: string): Promise<string[]> {
   const keys: string[] = [];
-  let start: ScanCommandInput['ExclusiveStartKey'];
-  do {
-    const page = await dynamodb.send(
-      new ScanCommand({
-        TableName: tableName,
-        FilterExpression: 'entityType = :aggregate',
-        ExpressionAttributeValues: { ':aggregate': { S: ENTITY_TYPES.aggregate } },
-        ProjectionExpression: 'pk',
-        ConsistentRead: true,
-        ExclusiveStartKey: start,
-      }),
-    );
+  for await (const page of scanPages(dynamodb, {
+    TableName: tableName,
+    FilterExpression: 'entityType = :aggregate',
+    ExpressionAttributeValues: { ':aggregate': { S: ENTITY_TYPES.aggregate } },
+    ProjectionExpression: 'pk',
+    ConsistentRead: true,
+  })) {
     for (const item of page.Items ?? []) keys.push(String(unmarshall(item).pk));
-    start = page.LastEvaluatedKey;
-  } while (start);
+  }
   return keys.sort();
 }

@@ -6,13 +6,13 @@ import {
 import { STACK_OUTPUTS } from '../../../contract/stack-outputs';
 import {
   parseCommandArgs,
-  parseInstant,
-  parseInteger,
+  parsePollSeconds,
+  parseTimeRange,
   TARGET_HELP,
   TARGET_OPTION_SPECS,
   targetOptions,
 } from '../arguments';
-import { CliFailure, EXIT, UsageError } from '../cli-io';
+import { CliFailure, defaultSleep, EXIT, UsageError } from '../cli-io';
 import type { Command } from '../command';
 
 /** Options of `archive-replay`. */
@@ -76,13 +76,7 @@ export const archiveReplayCommand: Command<ArchiveReplayOptions> = {
       name: { type: 'string' },
       'poll-seconds': { type: 'string' },
     });
-    const since = parseInstant(values.since, '--since');
-    const until = parseInstant(values.until, '--until');
-    if (since.getTime() >= until.getTime()) {
-      throw new UsageError(
-        `--since must be before --until (given ${since.toISOString()} and ${until.toISOString()})`,
-      );
-    }
+    const { since, until } = parseTimeRange(values.since, values.until);
     if (values.name !== undefined && !REPLAY_NAME_PATTERN.test(values.name)) {
       throw new UsageError(
         `--name must be 1 to 64 letters, digits, '.', '-' or '_' (given '${values.name}')`,
@@ -95,13 +89,13 @@ export const archiveReplayCommand: Command<ArchiveReplayOptions> = {
         until,
         archive: values.archive,
         name: values.name,
-        pollSeconds: parseInteger(values['poll-seconds'], '--poll-seconds', 1, 300) ?? 5,
+        pollSeconds: parsePollSeconds(values['poll-seconds']),
       },
     };
   },
   async run(target, options, io) {
     const now = (options.now ?? Date.now)();
-    const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+    const sleep = options.sleep ?? defaultSleep;
     const archiveName = options.archive ?? target.outputs[STACK_OUTPUTS.eventArchiveName];
     if (archiveName === undefined || archiveName === '') {
       throw new CliFailure(

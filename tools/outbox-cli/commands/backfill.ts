@@ -6,7 +6,13 @@ import type { FifoMessage } from '../../../functions/relay/ports';
 import { decodeOutboxItem } from '../../../functions/relay/records';
 import { freshDeduplicationId } from '../../../functions/shared/deduplication';
 import type { StoredOutboxEvent } from '../../../functions/shared/outbox-item';
-import { parseCommandArgs, TARGET_HELP, TARGET_OPTION_SPECS, targetOptions } from '../arguments';
+import {
+  parseAggregateKeyOption,
+  parseCommandArgs,
+  TARGET_HELP,
+  TARGET_OPTION_SPECS,
+  targetOptions,
+} from '../arguments';
 import { CliFailure, type CliIo, EXIT, UsageError } from '../cli-io';
 import { cliRelay } from '../cli-relay';
 import type { Command } from '../command';
@@ -82,11 +88,7 @@ export const backfillCommand: Command<BackfillOptions> = {
       'dry-run': { type: 'boolean', default: false },
     });
     if (values.consumer === undefined) throw new UsageError('backfill needs --consumer <name>');
-    if (values.aggregate !== undefined && !/^[A-Za-z][A-Za-z0-9_-]*#\S+$/.test(values.aggregate)) {
-      throw new UsageError(
-        `--aggregate must be <AggregateType>#<id>, e.g. Order#o-1 (given '${values.aggregate}')`,
-      );
-    }
+    if (values.aggregate !== undefined) parseAggregateKeyOption(values.aggregate);
     if (values.reset && values.aggregate !== undefined) {
       throw new UsageError('--reset rebuilds the whole consumer; it does not go with --aggregate');
     }

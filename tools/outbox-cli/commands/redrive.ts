@@ -14,11 +14,12 @@ import {
   parseChoice,
   parseCommandArgs,
   parseInteger,
+  parsePollSeconds,
   TARGET_HELP,
   TARGET_OPTION_SPECS,
   targetOptions,
 } from '../arguments';
-import { CliFailure, type CliIo, EXIT, UsageError } from '../cli-io';
+import { CliFailure, type CliIo, defaultSleep, EXIT, UsageError } from '../cli-io';
 import type { Command } from '../command';
 import { plural } from '../format';
 import { queueArn, queueDepth } from '../queue-depth';
@@ -121,13 +122,13 @@ export const redriveCommand: Command<RedriveOptions> = {
         to: values.to,
         method,
         maxMessages,
-        pollSeconds: parseInteger(values['poll-seconds'], '--poll-seconds', 1, 300) ?? 5,
+        pollSeconds: parsePollSeconds(values['poll-seconds']),
       },
     };
   },
   async run(target, options, io) {
     const { source, destination } = endpoints(target.outputs, options);
-    const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+    const sleep = options.sleep ?? defaultSleep;
     const depth = await queueDepth(target.sqs, source.url);
     io.out(`Target: ${target.description}`);
     io.out(
@@ -305,6 +306,11 @@ interface Held {
   readonly reason: string;
 }
 
+/**
+ * Moves messages one by one (receive, send to the destination, delete), keeping a FIFO group's
+ * order: a message that could not be moved holds back the later ones of its group. Held messages
+ * are made visible again at the end; returns the exit code.
+ */
 async function copyMessages(
   sqs: SQSClient,
   source: NamedQueue,
@@ -320,19 +326,9 @@ async function copyMessages(
     while (options.maxMessages === undefined || moved + held.size < options.maxMessages) {
       const want =
         options.maxMessages === undefined ? 10 : Math.min(10, options.maxMessages - moved - held.size);
-      const { Messages = [] } = await sqs.send(
-        new ReceiveMessageCommand({
-          QueueUrl: source.url,
-          MaxNumberOfMessages: want,
-          WaitTimeSeconds: options.receiveWaitSeconds ?? 2,
-          // Long enough to send and delete the batch; held messages are made visible again at the end.
-          VisibilityTimeout: 120,
-          MessageAttributeNames: ['All'],
-          MessageSystemAttributeNames: ['All'],
-        }),
-      );
+      const messages = await receiveToCopy(sqs, source, want, options.receiveWaitSeconds ?? 2);
       let fresh = 0;
-      for (const message of Messages) {
+      for (const message of messages) {
         const id = message.MessageId ?? '';
         const known = held.get(id);
         if (known !== undefined) {
@@ -359,26 +355,63 @@ async function copyMessages(
       if (fresh === 0) break;
     }
   } finally {
-    // Make held messages visible again now rather than after the 2-minute visibility timeout.
-    await Promise.all(
-      [...held.values()].map((message) =>
-        sqs
-          .send(
-            new ChangeMessageVisibilityCommand({
-              QueueUrl: source.url,
-              ReceiptHandle: message.receiptHandle,
-              VisibilityTimeout: 0,
-            }),
-          )
-          .catch(() => undefined),
-      ),
-    );
+    await releaseHeld(sqs, source, held.values());
   }
+  return reportCopy(sqs, source, destination, moved, held.size, io);
+}
+
+/** Receives up to `want` messages of the dead-letter queue, with their attributes, to copy them. */
+async function receiveToCopy(
+  sqs: SQSClient,
+  source: NamedQueue,
+  want: number,
+  waitSeconds: number,
+): Promise<Message[]> {
+  const { Messages = [] } = await sqs.send(
+    new ReceiveMessageCommand({
+      QueueUrl: source.url,
+      MaxNumberOfMessages: want,
+      WaitTimeSeconds: waitSeconds,
+      // Long enough to send and delete the batch; held messages are made visible again at the end.
+      VisibilityTimeout: 120,
+      MessageAttributeNames: ['All'],
+      MessageSystemAttributeNames: ['All'],
+    }),
+  );
+  return Messages;
+}
+
+/** Makes held messages visible again now rather than after the 2-minute visibility timeout. */
+async function releaseHeld(sqs: SQSClient, source: NamedQueue, held: Iterable<Held>): Promise<void> {
+  await Promise.all(
+    [...held].map((message) =>
+      sqs
+        .send(
+          new ChangeMessageVisibilityCommand({
+            QueueUrl: source.url,
+            ReceiptHandle: message.receiptHandle,
+            VisibilityTimeout: 0,
+          }),
+        )
+        .catch(() => undefined),
+    ),
+  );
+}
+
+/** Says what a copy moved and what stayed; the exit code: failure when any message stayed. */
+async function reportCopy(
+  sqs: SQSClient,
+  source: NamedQueue,
+  destination: NamedQueue,
+  moved: number,
+  held: number,
+  io: CliIo,
+): Promise<number> {
   // Each FIFO copy has a new deduplication id (see moveOne); only the group is kept.
-  const kept = fifo ? ' (message groups kept, new deduplication ids)' : '';
+  const kept = destination.url.endsWith('.fifo') ? ' (message groups kept, new deduplication ids)' : '';
   io.out(`Moved ${plural(moved, 'message')} to ${queueLabel(destination)}${kept}.`);
-  if (held.size > 0) {
-    io.out(`${plural(held.size, 'message')} stayed in ${queueLabel(source)} (reasons above).`);
+  if (held > 0) {
+    io.out(`${plural(held, 'message')} stayed in ${queueLabel(source)} (reasons above).`);
     // A FIFO queue does not hand out the later messages of a group while one is held: they stay
     // too, unseen, so the count above is not all that is left.
     const left = await queueDepth(sqs, source.url);

@@ -1,10 +1,11 @@
 import { STACK_OUTPUTS } from '../../../contract/stack-outputs';
 import { fromOutboxItem } from '../../../functions/shared/outbox-item';
 import {
+  parseAggregateKeyOption,
   parseChoice,
   parseCommandArgs,
-  parseInstant,
   parseInteger,
+  parseTimeRange,
   TARGET_HELP,
   TARGET_OPTION_SPECS,
   targetOptions,
@@ -98,12 +99,7 @@ export const replayCommand: Command<ReplayOptions> = {
     }
     let selection: ReplaySelection;
     if (byAggregate) {
-      const aggregateKey = values.aggregate ?? '';
-      if (!/^[A-Za-z][A-Za-z0-9_-]*#\S+$/.test(aggregateKey)) {
-        throw new UsageError(
-          `--aggregate must be <AggregateType>#<id>, e.g. Order#o-1 (given '${aggregateKey}')`,
-        );
-      }
+      const aggregateKey = parseAggregateKeyOption(values.aggregate ?? '');
       const from = parseInteger(values['from-sequence'], '--from-sequence', 1, MAX_SEQUENCE) ?? 1;
       const to = parseInteger(values['to-sequence'], '--to-sequence', 1, MAX_SEQUENCE) ?? MAX_SEQUENCE;
       if (from > to) {
@@ -116,14 +112,7 @@ export const replayCommand: Command<ReplayOptions> = {
           '--from-sequence and --to-sequence go with --aggregate, not with --since/--until',
         );
       }
-      const since = parseInstant(values.since, '--since');
-      const until = parseInstant(values.until, '--until');
-      if (since.getTime() >= until.getTime()) {
-        throw new UsageError(
-          `--since must be before --until (given ${since.toISOString()} and ${until.toISOString()})`,
-        );
-      }
-      selection = { kind: 'time-range', since, until };
+      selection = { kind: 'time-range', ...parseTimeRange(values.since, values.until) };
     }
     return {
       target: targetOptions(values),

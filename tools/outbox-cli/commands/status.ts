@@ -1,4 +1,3 @@
-import { ScanCommand, type ScanCommandInput } from '@aws-sdk/client-dynamodb';
 import { registeredConsumers } from '../../../contract/consumers';
 import { consumerRecordPrefix } from '../../../contract/keys';
 import { STACK_OUTPUTS } from '../../../contract/stack-outputs';
@@ -16,6 +15,7 @@ import type { Command } from '../command';
 import { columns, formatDuration, plural } from '../format';
 import { type QueueDepth, queueDepth } from '../queue-depth';
 import { deadLetterQueues, requireOutput } from '../stack-outputs';
+import { scanPages } from '../table-scan';
 import type { Target } from '../target';
 
 /** Options of `status`. */
@@ -142,20 +142,14 @@ async function countParked(target: Target): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
   for (const consumer of registeredConsumers().filter((c) => c.kind === 'ordered')) {
     let count = 0;
-    let start: ScanCommandInput['ExclusiveStartKey'];
-    do {
-      const page = await target.dynamodb.send(
-        new ScanCommand({
-          TableName: kitTable,
-          FilterExpression: 'begins_with(id, :prefix)',
-          ExpressionAttributeValues: { ':prefix': { S: `${consumerRecordPrefix(consumer.name)}parked#` } },
-          Select: 'COUNT',
-          ExclusiveStartKey: start,
-        }),
-      );
+    for await (const page of scanPages(target.dynamodb, {
+      TableName: kitTable,
+      FilterExpression: 'begins_with(id, :prefix)',
+      ExpressionAttributeValues: { ':prefix': { S: `${consumerRecordPrefix(consumer.name)}parked#` } },
+      Select: 'COUNT',
+    })) {
       count += page.Count ?? 0;
-      start = page.LastEvaluatedKey;
-    } while (start);
+    }
     counts[consumer.name] = count;
   }
   return counts;

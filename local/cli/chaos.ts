@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
+import { parseScriptOptions } from '../../tools/script-options';
 import { runChaos } from '../demo/chaos';
 import { printReport } from './report';
 
@@ -29,17 +30,8 @@ Options:
 Exit code: 0 when every guarantee held, 1 when one did not, 2 on bad options.`;
 
 async function main(): Promise<number> {
-  let values: ReturnType<typeof parse>;
-  try {
-    values = parse();
-  } catch (error) {
-    console.error(`${(error as Error).message}\n\n${HELP}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+  const values = parseScriptOptions(parse, HELP);
+  if (typeof values === 'number') return values;
   const bar = new cliProgress.SingleBar(
     { format: ' {phase} |{bar}| {value}/{total}', hideCursor: true, clearOnComplete: false },
     cliProgress.Presets.shades_classic,

@@ -1,8 +1,9 @@
 import { rmSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import type { LocalAws } from 'local-aws';
+import { machineInfo } from '../../tools/machine-info';
+import { parseScriptOptions } from '../../tools/script-options';
 import { DeliveryTracker } from '../demo/delivery-tracker';
 import { verifyRun } from '../demo/verify';
 import { runWorkload, type WorkloadResult } from '../demo/workload';
@@ -81,17 +82,8 @@ function parseOptions() {
 class UsageError extends Error {}
 
 async function main(): Promise<number> {
-  let options: Options;
-  try {
-    options = parseOptions();
-  } catch (error) {
-    console.error(`${(error as Error).message}\n\n${HELP}`);
-    return 2;
-  }
-  if (options.help) {
-    console.log(HELP);
-    return 0;
-  }
+  const options = parseScriptOptions(parseOptions, HELP);
+  if (typeof options === 'number') return options;
   const tracker = new DeliveryTracker();
   const pipeline = await startPipeline(options, tracker);
   const apiUrl = [...pipeline.functionUrls.values()][0];
@@ -115,7 +107,7 @@ async function main(): Promise<number> {
   const report = await verifyRun(pipeline, workload, tracker);
   printReport(report);
   if (options.json)
-    writeFileSync(options.json, `${JSON.stringify({ machine: machine(), options, report }, null, 2)}\n`);
+    writeFileSync(options.json, `${JSON.stringify({ machine: machineInfo(), options, report }, null, 2)}\n`);
   if (options.keep) await keepRunning(pipeline);
   await pipeline.stop();
   return report.ok ? 0 : 1;
@@ -266,10 +258,6 @@ function localState(pipeline: LocalAws) {
 /** Each bar's label is part of its own format, so it shows the same with or without a TTY. */
 function barFormat(label: string): string {
   return ` ${label} |{bar}| {value}/{total}`;
-}
-
-function machine() {
-  return { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, platform: process.platform };
 }
 
 main().then(

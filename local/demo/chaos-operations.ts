@@ -75,6 +75,8 @@ export interface HostileReport {
   readonly acceptedHostile: number;
   /** Orders with astral-plane text (emoji), which SQS accepts: committed and delivered like any other. */
   readonly astralCommitted: number;
+  /** Such orders the API refused even after retries (must be 0: they are valid). */
+  readonly astralRefused: number;
   /** Aggregate keys of the outbox items smuggling EventBridge fields, written around the writer: stepped over by the relay. */
   readonly smuggled: ReadonlyArray<string>;
 }
@@ -132,16 +134,20 @@ export async function sendHostileInputs(
     else acceptedHostile++;
   }
   let astralCommitted = 0;
+  let astralRefused = 0;
   for (let i = 0; i < count; i++) {
     const orderId = `astral-${run}-${i}`;
-    const response = await api.post('/orders', {
-      orderId,
-      customerId: 'c-\u{1F600}-\u{10FFFF}',
-      lines: [LINE],
-    });
+    const body = { orderId, customerId: 'c-\u{1F600}-\u{10FFFF}', lines: [LINE] };
+    // A valid order: retried with its key while the injected DynamoDB faults answer 503, as a caller would.
+    const options = { idempotencyKey: `astral-${run}-${i}` };
+    let response = await api.post('/orders', body, options);
+    for (let retry = 0; retry < 5 && (response.status === 500 || response.status === 503); retry++) {
+      await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** retry));
+      response = await api.post('/orders', body, options);
+    }
     const result = response.body as { eventIds?: string[]; version?: number };
     if (response.status !== 201 || !result.eventIds) {
-      acceptedHostile++;
+      astralRefused++;
       continue;
     }
     astralCommitted++;
@@ -150,7 +156,7 @@ export async function sendHostileInputs(
     }
   }
   const smuggled = await writeSmuggledEnvelopes(pipeline, run, count);
-  return { refusedByApi, acceptedHostile, astralCommitted, smuggled };
+  return { refusedByApi, acceptedHostile, astralCommitted, astralRefused, smuggled };
 }
 
 /** Outbox items whose envelope carries EventBridge's fields, with the state item announcing them. */

@@ -176,6 +176,8 @@ async function runOn(
   const problems = [...report.problems];
   if (hostile.acceptedHostile > 0)
     problems.push(`${hostile.acceptedHostile} hostile requests were not refused`);
+  if (hostile.astralRefused > 0)
+    problems.push(`${hostile.astralRefused} orders with astral-plane text were refused`);
   problems.push(...relayFailureProblems(relayFailures, hostile.smuggled));
   if (lateConsumer && backfillCode !== 0)
     problems.push(`backfill of ${lateConsumer.name} exited ${backfillCode}`);

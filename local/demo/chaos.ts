@@ -146,23 +146,10 @@ async function runOn(
   const lateConsumer = late ? new LateConsumer(pipeline, late.name) : undefined;
   await lateConsumer?.holdBack();
   const midRun = new MidRunActions(pipeline, apiUrl, options, cli, lateConsumer);
-  const workload = await runWorkload(apiUrl, {
-    events: options.events,
-    aggregates: options.aggregates,
-    conflictRate: 0.1,
-    concurrency: options.concurrency ?? 16,
-    seed: options.seed,
-    onProgress: (done, total) => {
-      options.onProgress?.('commands', done, total);
-      midRun.at(done / total);
-    },
-  });
+  const workload = await runTraffic(apiUrl, options, midRun);
   const { poison, hostile, replay, redrive, backfillCode } = await midRun.settled(workload);
   const validating = validatingConsumers(scaffolded);
-  await Promise.all(validating.map((c) => waitForDeadLetters(pipeline, c.name, poison.events.size, 60_000)));
-  await pipeline.drain(Math.max(120_000, options.events * 60));
-  const skips = await skipPoison(pipeline, cli, poison, await orderedHoldingPoison(pipeline, poison));
-  await pipeline.drain(Math.max(120_000, options.events * 60));
+  const skips = await skipWhereDeadLettered(pipeline, cli, poison, validating, options);
 
   const poisonIds = new Map([...poison.events].map(([id, { aggregate }]) => [id, aggregate]));
   const report = await verifyRun(pipeline, workload, tracker, {
@@ -173,16 +160,6 @@ async function runOn(
     appliedOrderViolations: appliedOrderViolations(logDir),
   });
   const relayFailures = await readRelayFailures(pipeline);
-  const problems = [...report.problems];
-  if (hostile.acceptedHostile > 0)
-    problems.push(`${hostile.acceptedHostile} hostile requests were not refused`);
-  if (hostile.astralRefused > 0)
-    problems.push(`${hostile.astralRefused} orders with astral-plane text were refused`);
-  problems.push(...relayFailureProblems(relayFailures, hostile.smuggled));
-  if (lateConsumer && backfillCode !== 0)
-    problems.push(`backfill of ${lateConsumer.name} exited ${backfillCode}`);
-  if (replay.code !== 0) problems.push(`replay under traffic exited ${replay.code}`);
-  if (skips.failed > 0) problems.push(`${skips.failed} skips failed`);
   const effectMismatches = scaffolded
     ? await scaffoldedEffectMismatches(
         pipeline,
@@ -191,8 +168,18 @@ async function runOn(
         new Set(poison.events.keys()),
       )
     : 0;
-  if (effectMismatches > 0)
-    problems.push(`${effectMismatches} scaffolded consumer counters disagree with what committed`);
+  const problems = [
+    ...report.problems,
+    ...operatorProblems({
+      hostile,
+      relayFailures,
+      replay,
+      skips,
+      backfillCode,
+      lateConsumer,
+      effectMismatches,
+    }),
+  ];
   const injected = pipeline.injectedFaults();
   const total = Object.values(injected).reduce((a, b) => a + b, 0);
   return {
@@ -381,6 +368,65 @@ async function skipPoison(
     }
   }
   return { sent, failed };
+}
+
+/** The order workload, with the mid-run actions started as it reaches their share. */
+function runTraffic(apiUrl: string, options: ChaosOptions, midRun: MidRunActions): Promise<WorkloadResult> {
+  return runWorkload(apiUrl, {
+    events: options.events,
+    aggregates: options.aggregates,
+    conflictRate: 0.1,
+    concurrency: options.concurrency ?? 16,
+    seed: options.seed,
+    onProgress: (done, total) => {
+      options.onProgress?.('commands', done, total);
+      midRun.at(done / total);
+    },
+  });
+}
+
+/**
+ * After the traffic: once the poison is in the DLQs of the consumers that validate it and the
+ * pipeline is drained, the operator skips it on every ordered consumer that dead-lettered it.
+ */
+async function skipWhereDeadLettered(
+  pipeline: LocalAws,
+  cli: OperatorCli,
+  poison: PoisonReport,
+  validating: ReadonlyArray<ScaffoldedConsumer>,
+  options: ChaosOptions,
+): Promise<OperatorReport['skips']> {
+  await Promise.all(validating.map((c) => waitForDeadLetters(pipeline, c.name, poison.events.size, 60_000)));
+  await pipeline.drain(Math.max(120_000, options.events * 60));
+  const skips = await skipPoison(pipeline, cli, poison, await orderedHoldingPoison(pipeline, poison));
+  await pipeline.drain(Math.max(120_000, options.events * 60));
+  return skips;
+}
+
+/** What went wrong around the workload: hostile inputs let through, the operator's commands, the scaffolded counters. */
+function operatorProblems(found: {
+  readonly hostile: HostileReport;
+  readonly relayFailures: ReadonlyArray<RelayFailure>;
+  readonly replay: { readonly code: number };
+  readonly skips: OperatorReport['skips'];
+  readonly backfillCode: number | undefined;
+  readonly lateConsumer: LateConsumer | undefined;
+  readonly effectMismatches: number;
+}): string[] {
+  const { hostile, replay, skips, lateConsumer, backfillCode, effectMismatches } = found;
+  const problems: string[] = [];
+  if (hostile.acceptedHostile > 0)
+    problems.push(`${hostile.acceptedHostile} hostile requests were not refused`);
+  if (hostile.astralRefused > 0)
+    problems.push(`${hostile.astralRefused} orders with astral-plane text were refused`);
+  problems.push(...relayFailureProblems(found.relayFailures, hostile.smuggled));
+  if (lateConsumer && backfillCode !== 0)
+    problems.push(`backfill of ${lateConsumer.name} exited ${backfillCode}`);
+  if (replay.code !== 0) problems.push(`replay under traffic exited ${replay.code}`);
+  if (skips.failed > 0) problems.push(`${skips.failed} skips failed`);
+  if (effectMismatches > 0)
+    problems.push(`${effectMismatches} scaffolded consumer counters disagree with what committed`);
+  return problems;
 }
 
 /**

@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { checkpointId, effectMarkerId, parkedEventId } from '../../contract/keys';
 import { isAwsError, OutboxError } from '../shared/errors';
+import { retryingTransactionConflicts } from '../shared/transaction-conflicts';
 import type { Checkpoint } from './ordering';
 
 /** The checkpoint or marker changed under the kit (a concurrent delivery); the record is retried. */
@@ -178,7 +179,7 @@ export class KitPersistence {
   /**
    * Commits an unordered consumer's staged writes with the event's effect marker, which must be
    * new: 'applied', or 'already-applied' when the marker exists (the effect happened before, and
-   * the function stopped before Powertools recorded it).
+   * the function stopped before Powertools recorded it). A transaction conflict is retried.
    */
   async commitEffect(
     eventId: string,
@@ -186,23 +187,22 @@ export class KitPersistence {
   ): Promise<'applied' | 'already-applied'> {
     const expiration = Math.floor(this.now() / 1000) + this.memorySeconds;
     try {
-      await this.client.send(
-        new TransactWriteItemsCommand({
-          TransactItems: [
-            {
-              Put: {
-                TableName: this.tableName,
-                Item: {
-                  id: { S: effectMarkerId(this.consumer, eventId) },
-                  expiration: { N: String(expiration) },
-                },
-                ConditionExpression: 'attribute_not_exists(id)',
+      const command = new TransactWriteItemsCommand({
+        TransactItems: [
+          {
+            Put: {
+              TableName: this.tableName,
+              Item: {
+                id: { S: effectMarkerId(this.consumer, eventId) },
+                expiration: { N: String(expiration) },
               },
+              ConditionExpression: 'attribute_not_exists(id)',
             },
-            ...writes,
-          ],
-        }),
-      );
+          },
+          ...writes,
+        ],
+      });
+      await retryingTransactionConflicts(() => this.client.send(command));
       return 'applied';
     } catch (error) {
       if (firstCancellation(error) === 0) return 'already-applied';
@@ -226,15 +226,17 @@ export class KitPersistence {
     };
   }
 
-  /** One UpdateItem when that is all there is (half the cost of a transaction), else a transaction. */
+  /**
+   * One UpdateItem when that is all there is (half the cost of a transaction), else a
+   * transaction; either is sent again while DynamoDB cancels it for a transaction conflict.
+   */
   private async write(items: TransactWriteItem[], what: string): Promise<void> {
     try {
       const [only] = items;
-      if (items.length === 1 && only?.Update) {
-        await this.client.send(new UpdateItemCommand(only.Update));
-        return;
-      }
-      await this.client.send(new TransactWriteItemsCommand({ TransactItems: items }));
+      await retryingTransactionConflicts(async () => {
+        if (items.length === 1 && only?.Update) await this.client.send(new UpdateItemCommand(only.Update));
+        else await this.client.send(new TransactWriteItemsCommand({ TransactItems: items }));
+      });
     } catch (error) {
       if (isAwsError(error, 'ConditionalCheckFailedException') || firstCancellation(error) !== undefined) {
         throw new CheckpointConflictError(what, { cause: error });

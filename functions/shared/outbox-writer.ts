@@ -20,6 +20,7 @@ import {
 } from './errors';
 import { findSqsRefusedCharacter, LIMITS, utf8Bytes } from './limits';
 import { dynamoItemSize, STATE_ATTRIBUTES, toOutboxItem } from './outbox-item';
+import { isTransactionConflict } from './transaction-conflicts';
 
 /** Options of an {@link OutboxWriter}. */
 export interface OutboxWriterOptions {
@@ -506,9 +507,7 @@ function translateCancellation(
   ownItems: number,
 ): unknown {
   if (!isAwsError(error, 'TransactionCanceledException')) {
-    if (isAwsError(error, 'TransactionConflictException'))
-      return new TransactionConflictError(pk, { cause: error });
-    return error;
+    return isTransactionConflict(error) ? new TransactionConflictError(pk, { cause: error }) : error;
   }
   const reasons = (error as TransactionCanceledException).CancellationReasons ?? [];
   const stateReason = reasons[0];
@@ -528,7 +527,5 @@ function translateCancellation(
     // The state matched but an outbox sequence already existed: the table was written around the writer.
     return new ConcurrencyConflictError(pk, expectedVersion, undefined);
   }
-  if (reasons.some((reason) => reason.Code === 'TransactionConflict'))
-    return new TransactionConflictError(pk, { cause: error });
-  return error;
+  return isTransactionConflict(error) ? new TransactionConflictError(pk, { cause: error }) : error;
 }

@@ -33,7 +33,14 @@ async function main(): Promise<number> {
   const values = parseScriptOptions(parse, HELP);
   if (typeof values === 'number') return values;
   const bar = new cliProgress.SingleBar(
-    { format: ' {phase} |{bar}| {value}/{total}', hideCursor: true, clearOnComplete: false },
+    {
+      format: ' {phase} |{bar}| {value}/{total}',
+      hideCursor: true,
+      clearOnComplete: false,
+      // Without a terminal (CI logs, `> file`), print the bar as a line every 15 s.
+      noTTYOutput: true,
+      notTTYSchedule: 15_000,
+    },
     cliProgress.Presets.shades_classic,
   );
   console.log(
@@ -49,9 +56,9 @@ async function main(): Promise<number> {
     scaffolded: values.scaffolded,
     iam: values.iam,
     seed: values.seed,
-    onProgress: (_phase, done, total) => {
+    onProgress: (phase, done, total) => {
       bar.setTotal(total);
-      bar.update(done);
+      bar.update(done, { phase });
     },
   });
   bar.stop();

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from 'local-aws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consumerRecordPrefix, effectMarkerId } from '../../../contract/keys';
 import { TRANSPORT_ATTRIBUTES } from '../../../contract/transport';
@@ -52,6 +54,7 @@ function orderedProbe(
   options: {
     readonly startPosition?: 'earliest' | 'first-seen';
     readonly failOn?: (event: EventEnvelope) => Error | undefined;
+    readonly dynamodb?: DynamoDBClient;
   } = {},
 ) {
   const applied = new Map<string, number[]>();
@@ -67,7 +70,40 @@ function orderedProbe(
       store.update(event.aggregateid, { add: { applied: 1 }, set: { lastSequence: event.sequence } });
     },
   });
-  return { applied, handler: createConsumer(definition, engines.runtime('ordered')), definition };
+  const runtime = {
+    ...engines.runtime('ordered'),
+    ...(options.dynamodb ? { dynamodb: options.dynamodb } : {}),
+  };
+  return { applied, handler: createConsumer(definition, runtime), definition };
+}
+
+/**
+ * A client of the same DynamoDB Local whose next `conflicts` TransactWriteItems are cancelled for
+ * a TransactionConflict before they reach it, as DynamoDB cancels a transaction that meets another.
+ */
+function conflictingClient(conflicts: number): { client: DynamoDBClient; left: () => number } {
+  let left = conflicts;
+  const client = new DynamoDBClient({
+    endpoint: engines.dynamo.engine.endpoint,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+  });
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName !== 'TransactWriteItemsCommand' || left === 0) return next(args);
+      left--;
+      throw new TransactionCanceledException({
+        message:
+          'Transaction cancelled, please refer cancellation reasons for specific reasons [TransactionConflict]',
+        $metadata: { httpStatusCode: 400 },
+        CancellationReasons: [
+          { Code: 'TransactionConflict', Message: 'Transaction is ongoing for the item' },
+        ],
+      });
+    },
+    { step: 'initialize', name: 'injectTransactionConflicts' },
+  );
+  return { client, left: () => left };
 }
 
 describe('ordered consumers: the kit keeps each aggregate in order', () => {
@@ -87,6 +123,29 @@ describe('ordered consumers: the kit keeps each aggregate in order', () => {
     expect(probe.applied.get('o-1')).toEqual([1, 2, 3]);
     expect(await checkpointOf(engines, 'kit-in-order', 'Order#o-1')).toEqual({ last: 3, parked: [] });
     expect(await consumerItem(engines, 'kit-in-order', 'o-1')).toMatchObject({ applied: 3, lastSequence: 3 });
+  });
+
+  it('applies through transaction conflicts without failing a message or applying twice', async () => {
+    // Arrange: the first two transactions are cancelled for a conflict
+    const conflicts = conflictingClient(2);
+    const probe = orderedProbe('kit-conflicts', { dynamodb: conflicts.client });
+    const events = [1, 2, 3].map((s) => orderEvent('o-1', s));
+
+    // Act
+    const response = await invoke(
+      probe.handler,
+      events.map((e) => fifoRecord(e)),
+    );
+
+    // Assert
+    expect(conflicts.left()).toBe(0);
+    expect(response.batchItemFailures).toEqual([]);
+    expect(await checkpointOf(engines, 'kit-conflicts', 'Order#o-1')).toEqual({ last: 3, parked: [] });
+    expect(await consumerItem(engines, 'kit-conflicts', 'o-1')).toMatchObject({
+      applied: 3,
+      lastSequence: 3,
+    });
+    conflicts.client.destroy();
   });
 
   it('does not apply a redelivered event again, even after its idempotency record is gone', async () => {
@@ -355,7 +414,7 @@ describe('ordered consumers: the kit keeps each aggregate in order', () => {
 });
 
 describe('unordered consumers: each effect once', () => {
-  function unorderedProbe(name: string) {
+  function unorderedProbe(name: string, dynamodb?: DynamoDBClient) {
     let calls = 0;
     const definition = consumerDefinition({
       name,
@@ -365,8 +424,25 @@ describe('unordered consumers: each effect once', () => {
         store.update(event.aggregateid, { add: { count: 1 }, set: { lastType: event.type } });
       },
     });
-    return { calls: () => calls, handler: createConsumer(definition, engines.runtime('unordered')) };
+    const runtime = { ...engines.runtime('unordered'), ...(dynamodb ? { dynamodb } : {}) };
+    return { calls: () => calls, handler: createConsumer(definition, runtime) };
   }
+
+  it('commits once through transaction conflicts, without failing the message', async () => {
+    // Arrange: the first two transactions are cancelled for a conflict
+    const conflicts = conflictingClient(2);
+    const probe = unorderedProbe('kit-effect-conflicts', conflicts.client);
+    const event = orderEvent('o-1', 1);
+
+    // Act
+    const response = await invoke(probe.handler, [bridgedRecord(event)]);
+
+    // Assert
+    expect(conflicts.left()).toBe(0);
+    expect(response.batchItemFailures).toEqual([]);
+    expect(await consumerItem(engines, 'kit-effect-conflicts', 'o-1')).toMatchObject({ count: 1 });
+    conflicts.client.destroy();
+  });
 
   it('commits the staged writes once per event, even when handle runs again after its idempotency record is lost', async () => {
     // Arrange

@@ -506,10 +506,9 @@ function translateCancellation(
   expectedVersion: number,
   ownItems: number,
 ): unknown {
-  if (!isAwsError(error, 'TransactionCanceledException')) {
-    return isTransactionConflict(error) ? new TransactionConflictError(pk, { cause: error }) : error;
-  }
-  const reasons = (error as TransactionCanceledException).CancellationReasons ?? [];
+  const reasons = isAwsError(error, 'TransactionCanceledException')
+    ? ((error as TransactionCanceledException).CancellationReasons ?? [])
+    : [];
   const stateReason = reasons[0];
   if (stateReason?.Code === 'ConditionalCheckFailed') {
     const old = stateReason.Item ? unmarshall(stateReason.Item) : undefined;

@@ -2,7 +2,7 @@
  * Transaction conflicts: DynamoDB cancels a write when another transaction holds one of its
  * items. Nothing was written, so the write can be sent again. AWS recommends retrying them
  * ("Transaction conflict handling", DynamoDB Developer Guide); the SDK's standard retry
- * strategy does not, because it cannot tell them from a failed condition in the same error.
+ * strategy does not retry a cancelled transaction, whatever its reasons.
  */
 import { isAwsError } from './errors';
 
